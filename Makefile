@@ -1,0 +1,92 @@
+# oms-bridge developer commands (GNU make). `make demo` and `make test` set up what they need.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# The project's Python is the Lambda runtime's, 3.13, when there is one. Under pyenv the shim only
+# answers for the selected versions, so 3.13 is also looked up among pyenv's installed ones.
+find_python = for c in python3.13 \
+	"env PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -n1) python3.13" \
+	python3; do $$c -c 'import sys; print(sys.executable)' 2>/dev/null && break; done; true
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell $(find_python))
+endif
+# The SAM CLI runs on any Python >= 3.9, in a venv of its own (it pins its own boto3 and pydantic).
+ifeq ($(origin SAM_PYTHON),undefined)
+SAM_PYTHON := $(shell for c in python3.11 python3; do $$c -c 'import sys; print(sys.executable)' 2>/dev/null && break; done; true)
+endif
+
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# `sam validate` works offline; it only needs some region. No telemetry from CI or laptops.
+SAM_REGION ?= us-east-1
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(SAM_REGION)
+# Two workers for the two cores these machines have.
+PYTEST_ARGS ?= -n 2
+
+.PHONY: help bootstrap demo test lint validate build lock clean distclean
+
+help:
+	@echo "make demo      the whole order life cycle end to end in the local sandbox"
+	@echo "make test      lint, validate the template, then the test suite"
+	@echo "make lint      ruff check + mypy"
+	@echo "make validate  sam validate and sam validate --lint (offline)"
+	@echo "make build     sam build (needs Python 3.13)"
+	@echo "make lock      regenerate requirements/*.txt from requirements/*.in"
+	@echo "make clean     remove build output and caches (distclean: also the venvs)"
+
+bootstrap: $(VENV_STAMP) $(SAM_STAMP)
+
+# (Re)installed whenever the lock file changes; a venv whose interpreter is gone is rebuilt.
+$(VENV_STAMP): requirements/dev.txt
+	@test -n "$(PYTHON)" || { echo "error: no python3.13 or python3 found" >&2; exit 1; }
+	@$(VENV_PY) -c '' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	@$(VENV_PY) -c 'import sys; sys.version_info[:2] == (3, 13) or print( \
+		"warning: .venv runs Python %d.%d, not the Lambda runtime 3.13" % sys.version_info[:2], file=sys.stderr)'
+	$(VENV_PY) -m pip install --disable-pip-version-check -q -r requirements/dev.txt
+	@touch $@
+
+$(SAM_STAMP): requirements/sam.txt
+	@test -n "$(SAM_PYTHON)" || { echo "error: no python3 found for the SAM CLI" >&2; exit 1; }
+	@$(SAM_VENV)/bin/python -c '' 2>/dev/null || { rm -rf $(SAM_VENV) && $(SAM_PYTHON) -m venv $(SAM_VENV); }
+	$(SAM_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements/sam.txt
+	@touch $@
+
+demo: $(VENV_STAMP)
+	$(VENV_PY) -m sandbox demo
+
+# pytest exits 5 when it collected nothing: a broken run here, never a pass.
+test: lint validate
+	@$(VENV_PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc; }
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+validate: $(SAM_STAMP)
+	$(SAM_ENV) $(SAM) validate --template template.yaml --region $(SAM_REGION)
+	$(SAM_ENV) $(SAM) validate --template template.yaml --region $(SAM_REGION) --lint
+
+# sam build runs pip with the runtime's interpreter (python3.13) found on PATH: the project venv's.
+# Then the build ships bytecode: Lambda's code is read-only, so without it every cold start compiles
+# the layer again; unchecked-hash, because the deployment zip's timestamps must not invalidate it.
+build: $(VENV_STAMP) $(SAM_STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM_ENV) $(SAM) build --template template.yaml
+	$(VENV_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
+lock:
+	requirements/lock.sh "$(PYTHON)" "$(SAM_PYTHON)"
+
+clean:
+	rm -rf .aws-sam .cache artifacts .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) $(SAM_VENV)

@@ -1,0 +1,56 @@
+"""CarrierFunction: carrier labels for packed Sterling shipments, and the carrier's tracking callbacks.
+
+Two triggers, one handler: the EventBridge rule on ``shipment.ready_to_ship`` (asynchronous, with
+retries and the DLQ) and the HTTP API route ``POST /callbacks/carrier``. The logic lives in
+``omsbridge.flows.carrier``; the carrier API behind it is ``omsbridge.carrier.adapter()``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+
+from omsbridge import idempotency
+from omsbridge.flows import carrier
+from omsbridge.flows.ingress import Answer, reject
+from omsbridge.observability import logger, metrics
+from omsbridge.runtime import eventbridge_flow
+
+app = APIGatewayHttpResolver()
+on_event = eventbridge_flow("carrier")(carrier.handle)
+
+
+def _raw_body() -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
+def _answer(answer: Answer) -> Response[Any]:
+    return Response(status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer.body)
+
+
+@app.post("/callbacks/carrier")
+def tracking_callback() -> Response[Any]:
+    return _answer(carrier.accept_tracking(app.current_event.headers, _raw_body()))
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[Any]:
+    return _answer(reject(404, "not_found", "no such route"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def on_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    metrics.set_default_dimensions(flow="carrier")
+    idempotency.use_lambda_context(context)
+    return app.resolve(event, context)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # An HTTP API request carries its route; an EventBridge event does not.
+    return on_request(event, context) if "routeKey" in event else on_event(event, context)

@@ -1,0 +1,60 @@
+"""IngressFunction: the one door onto the bus, for Sterling and for Adobe I/O Events."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+
+from omsbridge.errors import RetryableError
+from omsbridge.flows import ingress
+from omsbridge.observability import logger, metrics
+from omsbridge.runtime import use_flow_dimension
+
+app = APIGatewayHttpResolver()
+
+
+def _raw_body() -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
+def _answer(answer: ingress.Answer) -> Response[Any]:
+    return Response(status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer.body)
+
+
+@app.post("/events/sterling/<detail_type>")
+def sterling_event(detail_type: str) -> Response[Any]:
+    return _answer(ingress.accept_sterling(detail_type, app.current_event.headers, _raw_body()))
+
+
+@app.get("/events/commerce")
+def commerce_challenge() -> Response[Any]:
+    return _answer(ingress.challenge(app.current_event.query_string_parameters or {}))
+
+
+@app.post("/events/commerce")
+def commerce_event() -> Response[Any]:
+    return _answer(ingress.accept_commerce(app.current_event.headers, _raw_body()))
+
+
+@app.exception_handler(RetryableError)
+def bus_unavailable(error: RetryableError) -> Response[Any]:
+    # 503 tells Sterling and I/O Events to send again: the event is not lost.
+    logger.warning("bus unavailable", extra=error.describe())
+    return _answer(ingress.Answer(503, {"error": "unavailable", "reason": error.reason}))
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[Any]:
+    return _answer(ingress.reject(404, "not_found", "no such route"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    use_flow_dimension("ingress")
+    return app.resolve(event, context)

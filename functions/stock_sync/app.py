@@ -1,0 +1,35 @@
+"""StockSyncFunction: Sterling availability changes → Commerce MSI source items, in batches.
+
+An EventBridge rule (``ibm.sterling`` / ``inventory.changed``) feeds an SQS queue; Lambda polls it
+in batches and this handler reports the messages to retry (``ReportBatchItemFailures``). A schedule,
+off by default, runs the full reconciliation instead. The logic lives in
+``omsbridge.flows.stock_sync``.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from omsbridge.flows import stock_sync
+from omsbridge.observability import logger, metrics
+
+# The whole batch is applied first (one Commerce call for many messages); the processor then only
+# turns "which messages failed" into the partial-batch response.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    metrics.set_default_dimensions(flow=stock_sync.FLOW)
+
+    def time_left() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000
+
+    if stock_sync.is_schedule(event):
+        return stock_sync.reconcile(time_left=time_left)
+    result = stock_sync.sync_batch(event.get("Records") or [], time_left=time_left)
+    logger.info("stock batch applied", extra=result.summary)
+    response = process_partial_response(
+        event=event, record_handler=result.record_handler, processor=processor, context=context)
+    return dict(response)

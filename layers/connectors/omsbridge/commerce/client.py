@@ -1,0 +1,315 @@
+"""The Commerce REST client: base URL forms, auth, retries through ``omsbridge.http``, readable errors.
+
+Paths given to ``get``/``post``/``put``/``delete`` are relative to ``V1`` (``/orders/5/comments``).
+Commerce's error body ``{"message": "... %1 ...", "parameters": [...]}`` is rendered into the
+raised error's reason; the status and the body stay on the error for the DLQ record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from omsbridge import __version__
+from omsbridge.commerce.auth import BearerAuth, ImsAuth, OAuth1Auth
+from omsbridge.commerce.models import BulkAccepted, BulkStatus
+from omsbridge.commerce.search import Filter, FilterGroup, search_criteria
+from omsbridge.config import Secrets, Settings
+from omsbridge.errors import IntegrationError, PermanentError
+from omsbridge.http import RetryPolicy, send, timeouts
+
+SYSTEM = "commerce"
+CLOUD_SERVICE_HOST_SUFFIX = ".api.commerce.adobe.com"
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the REST API of one Commerce instance lives."""
+
+    v1: str
+    bulk: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def is_cloud_service(base_url: str, auth: str) -> bool:
+    host = (urlsplit(base_url.strip()).hostname or "").lower()
+    return auth == "ims" or host.endswith(CLOUD_SERVICE_HOST_SUFFIX)
+
+
+def endpoint(base_url: str, store_code: str, *, cloud_service: bool) -> Endpoint:
+    """Normalise what an SI pastes as the Commerce URL.
+
+    PaaS: ``https://shop.example.com``, ``.../rest``, ``.../rest/default/V1`` or a sub-folder
+    install all become ``<root>/rest/<store_code>/V1`` (the store code setting wins over one in
+    the URL). Cloud Service: ``https://<server>.api.commerce.adobe.com/<tenant>`` becomes
+    ``<base>/V1`` with the store code in a ``Store`` header.
+    """
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PermanentError(f"COMMERCE_BASE_URL {base_url!r} is not an http(s) URL",
+                             system=SYSTEM, code="config")
+    path = re.sub(r"/V1$", "", parts.path.rstrip("/"))
+    store = quote(store_code or "default", safe="")
+    if cloud_service:
+        root = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        return Endpoint(v1=f"{root}/V1", bulk=f"{root}/V1/async/bulk", headers={"Store": store_code})
+    path = re.sub(r"/rest(/[^/]+)?$", "", path)
+    root = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return Endpoint(v1=f"{root}/rest/{store}/V1", bulk=f"{root}/rest/{store}/async/bulk/V1")
+
+
+def render_message(message: str, parameters: Any) -> str:
+    """Substitute Commerce's ``%1`` (positional) and ``%name`` (named) placeholders."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if isinstance(parameters, list) and name.isdigit() and 0 < int(name) <= len(parameters):
+            return str(parameters[int(name) - 1])
+        if isinstance(parameters, dict) and name in parameters:
+            return str(parameters[name])
+        return match.group(0)
+
+    return re.sub(r"%(\w+)", value, message)
+
+
+def error_message(body: Any) -> str:
+    """A readable reason from a Commerce error body (``message`` plus any ``errors`` list)."""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        text = render_message(body["message"], body.get("parameters"))
+        details = [
+            render_message(str(item.get("message", "")), item.get("parameters"))
+            for item in body.get("errors") or [] if isinstance(item, dict)
+        ]
+        return f"{text}: {'; '.join(details)}" if details else text
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return "no error message"
+
+
+def _segment(value: object) -> str:
+    return quote(str(value), safe="")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _as_int(answer: Any, what: str) -> int:
+    if isinstance(answer, bool) or not isinstance(answer, int | str) or not str(answer).isdigit():
+        raise PermanentError(f"commerce answered {answer!r} where {what} id was expected", system=SYSTEM)
+    return int(answer)
+
+
+class CommerceClient:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        auth: httpx.Auth,
+        timeout: httpx.Timeout | None = None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        on_retry: Callable[[int, str], None] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.policy = policy or RetryPolicy()
+        self._on_retry = on_retry
+        self._http = httpx.Client(
+            auth=auth, timeout=timeout or timeouts(), transport=transport,
+            headers={"Accept": "application/json", "User-Agent": f"oms-bridge/{__version__}",
+                     **endpoint.headers},
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None,
+        on_retry: Callable[[int, str], None] | None = None,
+    ) -> CommerceClient:
+        timeout = timeouts(settings.http_connect_timeout, settings.http_read_timeout)
+        policy = RetryPolicy(attempts=settings.http_retry_attempts, base_delay=settings.http_retry_base_delay,
+                             max_delay=settings.http_retry_max_delay)
+        cloud = is_cloud_service(settings.commerce_base_url, settings.commerce_auth)
+        where = endpoint(settings.commerce_base_url, settings.commerce_store_code, cloud_service=cloud)
+        auth = _auth(settings, secrets, policy, timeout, transport)
+        return cls(where, auth=auth, timeout=timeout, policy=policy, transport=transport, on_retry=on_retry)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- HTTP verbs, paths relative to V1 -------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return self._call("GET", self.endpoint.v1 + path, params=params, idempotent=True)
+
+    def post(self, path: str, json: Any = None, *, idempotent: bool = False) -> Any:
+        return self._call("POST", self.endpoint.v1 + path, body=json, idempotent=idempotent)
+
+    def put(self, path: str, json: Any = None) -> Any:
+        return self._call("PUT", self.endpoint.v1 + path, body=json, idempotent=True)
+
+    def delete(self, path: str) -> Any:
+        return self._call("DELETE", self.endpoint.v1 + path, idempotent=True)
+
+    def _call(self, method: str, url: str, *, params: Mapping[str, str] | None = None, body: Any = None,
+              idempotent: bool) -> Any:
+        content = None if body is None else json.dumps(body, default=_json_default).encode()
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        request = self._http.build_request(method, url, params=params, content=content, headers=headers)
+        try:
+            response = send(self._http, request, system=SYSTEM, idempotent=idempotent, policy=self.policy,
+                            on_retry=self._on_retry)
+        except IntegrationError as exc:
+            if exc.system != SYSTEM:
+                raise
+            raise _described(exc, method, urlsplit(url).path) from exc
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PermanentError(f"commerce {method} {urlsplit(url).path} answered non-JSON",
+                                 system=SYSTEM, status=response.status_code,
+                                 body=response.text[:2000]) from exc
+
+    # -- searches -------------------------------------------------------------------------------
+
+    def search(self, path: str, filters: Iterable[FilterGroup] = (), *, page_size: int = PAGE_SIZE,
+               sort: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+        """Every item matching ``filters``, page by page."""
+        groups = list(filters)
+        items: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = self.get(path, search_criteria(groups, page_size=page_size, current_page=page, sort=sort))
+            batch = answer.get("items") or []
+            items.extend(batch)
+            total = int(answer.get("total_count") or 0)
+            # Commerce answers a page past the end with the last page again: stop on the count.
+            if not batch or len(items) >= total or page * page_size >= total:
+                return items
+            page += 1
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def find_order_entity_id(self, increment_id: str) -> int | None:
+        """The ``entity_id`` REST calls need, from the customer-facing order number."""
+        answer = self.get("/orders", search_criteria([Filter("increment_id", increment_id)], page_size=2,
+                                                     current_page=1))
+        items = answer.get("items") or []
+        if not items:
+            return None
+        if len(items) > 1:
+            raise PermanentError(f"commerce has {len(items)} orders numbered {increment_id}",
+                                 system=SYSTEM, code="ambiguous")
+        return int(items[0]["entity_id"])
+
+    def get_order(self, entity_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.get(f"/orders/{_segment(entity_id)}")
+        return answer
+
+    def add_order_comment(self, entity_id: int, comment: str, status: str | None = None, *,
+                          notify: bool = False, visible: bool = False) -> bool:
+        history: dict[str, Any] = {
+            "comment": comment,
+            "is_customer_notified": int(notify),
+            "is_visible_on_front": int(visible),
+            "parent_id": entity_id,
+        }
+        if status:
+            history["status"] = status
+        return self.post(f"/orders/{_segment(entity_id)}/comments", {"statusHistory": history}) is True
+
+    def hold(self, entity_id: int) -> bool:
+        return self.post(f"/orders/{_segment(entity_id)}/hold") is True
+
+    def unhold(self, entity_id: int) -> bool:
+        return self.post(f"/orders/{_segment(entity_id)}/unhold") is True
+
+    def cancel(self, entity_id: int) -> bool:
+        """``False`` when Commerce says the order cannot be cancelled (it answers 200 either way)."""
+        return self.post(f"/orders/{_segment(entity_id)}/cancel") is True
+
+    def ship(self, entity_id: int, body: Mapping[str, Any]) -> int:
+        return _as_int(self.post(f"/order/{_segment(entity_id)}/ship", dict(body)), "a shipment")
+
+    def list_shipments(self, order_entity_id: int) -> list[dict[str, Any]]:
+        return self.search("/shipments", [Filter("order_id", order_entity_id)])
+
+    def invoice(self, entity_id: int, body: Mapping[str, Any]) -> int:
+        return _as_int(self.post(f"/order/{_segment(entity_id)}/invoice", dict(body)), "an invoice")
+
+    def notify_ready_for_pickup(self, entity_ids: Sequence[int]) -> dict[str, Any]:
+        answer = self.post("/order/notify-orders-are-ready-for-pickup", {"orderIds": list(entity_ids)})
+        if not isinstance(answer, dict) or answer.get("successful") is not True:
+            errors = answer.get("errors") if isinstance(answer, dict) else answer
+            raise PermanentError(f"commerce did not notify orders {list(entity_ids)} ready for pickup: {errors}",
+                                 system=SYSTEM, body=answer, code="not_ready_for_pickup")
+        return answer
+
+    # -- MSI ------------------------------------------------------------------------------------
+
+    def upsert_source_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        # Absolute quantities: sending the same items twice leaves the same state.
+        self.post("/inventory/source-items", {"sourceItems": [dict(item) for item in items]}, idempotent=True)
+
+    def bulk_upsert_source_items(self, chunks: Sequence[Sequence[Mapping[str, Any]]]) -> str:
+        """Queue one operation per chunk; returns the bulk uuid to poll with ``bulk_status``."""
+        body = [{"sourceItems": [dict(item) for item in chunk]} for chunk in chunks]
+        url = f"{self.endpoint.bulk}/inventory/source-items"
+        accepted = BulkAccepted.model_validate(self._call("POST", url, body=body, idempotent=False))
+        rejected = [item for item in accepted.request_items if item.status != "accepted"]
+        if accepted.errors or rejected:
+            detail = "; ".join(f"#{item.id}: {item.error_message or item.status}" for item in rejected)
+            raise PermanentError(f"commerce rejected bulk {accepted.bulk_uuid} operations: {detail}",
+                                 system=SYSTEM, body=accepted.model_dump(), code="bulk_rejected")
+        return accepted.bulk_uuid
+
+    def bulk_status(self, bulk_uuid: str) -> BulkStatus:
+        return BulkStatus.model_validate(self.get(f"/bulk/{_segment(bulk_uuid)}/status"))
+
+    def list_sources(self, filters: Iterable[FilterGroup] = (), *, page_size: int = PAGE_SIZE
+                     ) -> list[dict[str, Any]]:
+        return self.search("/inventory/sources", filters, page_size=page_size)
+
+    def search_source_items(self, filters: Iterable[FilterGroup] = (), *, page_size: int = PAGE_SIZE
+                            ) -> list[dict[str, Any]]:
+        return self.search("/inventory/source-items", filters, page_size=page_size)
+
+
+def _described(exc: IntegrationError, method: str, path: str) -> IntegrationError:
+    if exc.status is None:
+        reason = f"commerce {method} {path}: {exc.reason}"
+    else:
+        reason = f"commerce {method} {path} answered {exc.status}: {error_message(exc.body)}"
+    code = {404: "not_found", 401: "unauthorized", 403: "unauthorized"}.get(exc.status or 0, exc.code)
+    return type(exc)(reason, system=SYSTEM, status=exc.status, body=exc.body, code=code)
+
+
+def _auth(settings: Settings, secrets: Secrets, policy: RetryPolicy, timeout: httpx.Timeout,
+          transport: httpx.BaseTransport | None) -> httpx.Auth:
+    def need(*names: str) -> list[str]:
+        values = [getattr(secrets, name).get_secret_value() for name in names]
+        missing = [name for name, value in zip(names, values, strict=True) if not value]
+        if missing:
+            raise PermanentError(f"COMMERCE_AUTH={settings.commerce_auth} needs secret keys {missing}",
+                                 system=SYSTEM, code="config")
+        return values
+
+    if settings.commerce_auth == "bearer":
+        return BearerAuth(*need("commerce_bearer_token"))
+    if settings.commerce_auth == "ims":
+        client_id, client_secret = need("ims_client_id", "ims_client_secret")
+        return ImsAuth(settings.commerce_ims_token_url, client_id, client_secret, settings.commerce_ims_org_id,
+                       http=httpx.Client(timeout=timeout, transport=transport), policy=policy)
+    return OAuth1Auth(*need("commerce_consumer_key", "commerce_consumer_secret", "commerce_access_token",
+                            "commerce_access_token_secret"))

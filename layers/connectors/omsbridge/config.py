@@ -1,0 +1,143 @@
+"""Settings from the environment and secrets from one Secrets Manager secret.
+
+Both are read once per Lambda container and cached; ``reset()`` forgets them (tests and the
+sandbox use it when they change the environment between invocations).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+
+class Settings(BaseModel):
+    """Non-secret settings: template parameters passed as environment variables (upper case)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    commerce_base_url: str = ""
+    commerce_auth: Literal["oauth1", "bearer", "ims"] = "oauth1"
+    commerce_store_code: str = "default"
+    commerce_ims_token_url: str = "https://ims-na1.adobelogin.com/ims/token/v3"  # noqa: S105 - a URL
+    commerce_ims_org_id: str = ""
+    sterling_base_url: str = ""
+    sterling_enterprise_code: str = "DEFAULT"
+    sterling_auth: Literal["token", "basic"] = "token"
+    carrier_base_url: str = ""
+    dc_base_url: str = ""
+    # Which adapter of omsbridge.carrier / omsbridge.dc speaks to the carrier and the WMS.
+    carrier_adapter: str = "generic"
+    dc_adapter: str = "generic"
+    # What Sterling does with quantity a DC could not pick: backorder it, or cancel it.
+    dc_short_pick: Literal["backorder", "cancel"] = "backorder"
+    event_bus_name: str = "default"
+    state_table: str = ""
+    idempotency_table: str = ""
+    secret_id: str = ""
+    dlq_url: str = ""
+    stock_check_fail_mode: Literal["open", "closed"] = "open"
+    order_hold_amount: Decimal | None = None
+    commerce_webhook_public_key: str = ""
+    commerce_webhook_public_key_next: str = ""
+    commerce_webhook_signed_bytes: Literal["base64", "raw"] = "base64"
+    stock_check_availability: Literal["oms", "iv_network", "iv_node"] = "oms"
+    stock_check_ship_nodes: str = ""
+    stock_check_distribution_group: str = "DEFAULT"
+    stock_check_timeout_ms: int = 1500
+    stock_check_cache_seconds: float = 3.0
+    iv_base_url: str = ""
+    io_events_client_id: str = ""
+    mapping_overrides: str = ""
+    http_connect_timeout: float = 3.0
+    http_read_timeout: float = 10.0
+    http_retry_attempts: int = 4
+    http_retry_base_delay: float = 0.2
+    http_retry_max_delay: float = 5.0
+    max_body_bytes: int = 262_144
+    shipment_notify: bool = True
+    invoice_on_shipment: bool = False
+    stock_sync_chunk_size: int = 200
+    stock_sync_bulk_threshold: int = 5000
+    stock_sync_bulk_poll_seconds: float = 2.0
+    stock_sync_bulk_max_wait_seconds: float = 60.0
+    stock_sync_reconcile_nodes: str = ""
+    stock_sync_reconcile_page_size: int = 100
+
+    @field_validator("order_hold_amount", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        fields = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        return cls.model_validate(fields)
+
+
+class Secrets(BaseModel):
+    """The keys of the one JSON secret. ``SecretStr`` keeps them out of reprs and logs."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    commerce_consumer_key: SecretStr = SecretStr("")
+    commerce_consumer_secret: SecretStr = SecretStr("")
+    commerce_access_token: SecretStr = SecretStr("")
+    commerce_access_token_secret: SecretStr = SecretStr("")
+    commerce_bearer_token: SecretStr = SecretStr("")
+    ims_client_id: SecretStr = SecretStr("")
+    ims_client_secret: SecretStr = SecretStr("")
+    sterling_user: SecretStr = SecretStr("")
+    sterling_password: SecretStr = SecretStr("")
+    ingress_token: SecretStr = SecretStr("")
+    ingress_token_next: SecretStr = SecretStr("")
+    carrier_api_key: SecretStr = SecretStr("")
+    dc_api_key: SecretStr = SecretStr("")
+    iv_client_id: SecretStr = SecretStr("")
+    iv_client_secret: SecretStr = SecretStr("")
+
+    def values(self) -> list[str]:
+        """Every non-empty secret value (for redaction checks)."""
+        return [v.get_secret_value() for v in self.__dict__.values() if v.get_secret_value()]
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@functools.cache
+def secrets() -> Secrets:
+    secret_id = settings().secret_id
+    if not secret_id:
+        return Secrets()
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = parameters.get_secret(secret_id, max_age=300)
+    data = json.loads(raw if isinstance(raw, str) else raw.decode())
+    return Secrets.model_validate(data)
+
+
+def reset() -> None:
+    """Forget cached settings, secrets and clients, as a new Lambda container would."""
+    settings.cache_clear()
+    secrets.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    for hook in _reset_hooks:
+        hook()
+
+
+_reset_hooks: list[Any] = []
+
+
+def on_reset(hook: Any) -> Any:
+    """Register a cache-clearing function (clients cached per container register theirs)."""
+    _reset_hooks.append(hook)
+    return hook

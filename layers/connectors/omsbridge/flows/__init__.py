@@ -1,0 +1,1 @@
+"""One module per flow: the business logic behind each function's thin handler."""

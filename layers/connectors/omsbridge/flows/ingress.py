@@ -1,0 +1,194 @@
+"""Inbound events from Sterling and Adobe I/O Events: authenticate, validate, put on the bus.
+
+Nothing else talks to the bus from outside, so this is where bad input stops: every rejection is a
+4xx JSON answer with a reason, and a rejected request puts nothing on the bus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from omsbridge import aws, config, io_events
+from omsbridge.events import (
+    COMMERCE_SOURCE,
+    STERLING_DETAIL_TYPES,
+    STERLING_ROOTS,
+    STERLING_SOURCE,
+    BusEntry,
+    CommerceEvent,
+    Publisher,
+    SterlingEvent,
+    now_iso,
+)
+from omsbridge.observability import Outcome, count, logger
+
+# A document of each root carries at least one of these (Sterling drops the root element in JSON).
+ROOT_MARKERS: dict[str, tuple[str, ...]] = {
+    "Order": ("OrderNo", "OrderHeaderKey"),
+    "OrderRelease": ("OrderReleaseKey", "ReleaseNo"),
+    "Shipment": ("ShipmentNo", "ShipmentKey", "ShipmentLines"),
+    "InventoryItem": ("ItemID", "AvailabilityChanges"),
+}
+IV_EVENT_TYPES = ("productAvailability.v2",)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    entries: list[BusEntry] = field(default_factory=list)
+
+
+def reject(status: int, error: str, reason: str) -> Answer:
+    count(f"rejected_{status}")
+    logger.info("rejected", extra={"status": status, "error": error, "reason": reason})
+    return Answer(status, {"error": error, "reason": reason})
+
+
+def _publish(entries: list[BusEntry]) -> Answer:
+    Publisher(aws.client("events"), config.settings().event_bus_name).publish(entries)
+    count(Outcome.PROCESSED, len(entries))
+    return Answer(202, {"accepted": len(entries), "ids": [e.detail["id"] for e in entries]}, entries)
+
+
+def _too_large(raw: bytes) -> Answer | None:
+    limit = config.settings().max_body_bytes
+    if len(raw) > limit:
+        return reject(413, "too_large", f"body is {len(raw)} bytes; the limit is {limit}")
+    return None
+
+
+def _bearer_ok(headers: Mapping[str, str]) -> bool | None:
+    """True / False for a presented token; None when none was presented."""
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    secrets = config.secrets()
+    accepted = [s.get_secret_value() for s in (secrets.ingress_token, secrets.ingress_token_next)]
+    # Compare against every configured token, always, so timing tells nothing about which matched.
+    results = [hmac.compare_digest(token.strip().encode(), t.encode()) for t in accepted if t]
+    return any(results)
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def sterling_documents(detail_type: str, body: Any) -> list[dict[str, Any]] | str:
+    """The documents in a Sterling POST, root dropped; or the reason they are not acceptable."""
+    root = STERLING_ROOTS[detail_type]
+    if detail_type == "inventory.changed" and _is_iv_batch(body):
+        items = body if isinstance(body, list) else [body]
+        return [item for item in items if isinstance(item, dict)]
+    if not isinstance(body, dict):
+        return f"body must be a JSON object (a Sterling {root} document)"
+    document = body
+    if set(document) == {"data"} and isinstance(document["data"], dict):
+        document = document["data"]
+    if set(document) == {root} and isinstance(document[root], dict):
+        document = document[root]
+    if not any(marker in document for marker in ROOT_MARKERS[root]):
+        return f"not a Sterling {root} document: expected one of {', '.join(ROOT_MARKERS[root])}"
+    return [document]
+
+
+def _is_iv_batch(body: Any) -> bool:
+    items = body if isinstance(body, list) else [body]
+    return bool(items) and all(isinstance(i, dict) and i.get("type") in IV_EVENT_TYPES for i in items)
+
+
+def accept_sterling(detail_type: str, headers: Mapping[str, str], raw: bytes) -> Answer:
+    if (too_large := _too_large(raw)) is not None:
+        return too_large
+    authenticated = _bearer_ok(headers)
+    if authenticated is None:
+        return reject(401, "unauthenticated", "missing bearer token")
+    if not authenticated:
+        return reject(401, "unauthenticated", "invalid bearer token")
+    if detail_type not in STERLING_DETAIL_TYPES:
+        return reject(404, "unknown_event", f"unknown Sterling event {detail_type[:64]!r}")
+    body = _parse_json(raw)
+    if body is _INVALID:
+        return reject(400, "invalid_json", "body is not valid JSON")
+    documents = sterling_documents(detail_type, body)
+    if isinstance(documents, str):
+        return reject(400, "invalid_document", documents)
+    if not documents:
+        return reject(400, "invalid_document", "no documents in the body")
+    received = now_iso()
+    entries = []
+    for document in documents:
+        detail = SterlingEvent(
+            id=_event_id(headers, document, detail_type),
+            time=_event_time(headers, document) or received,
+            data=document,
+        )
+        entries.append(BusEntry(source=STERLING_SOURCE, detail_type=detail_type, detail=detail.model_dump()))
+    return _publish(entries)
+
+
+def _event_id(headers: Mapping[str, str], document: dict[str, Any], detail_type: str) -> str:
+    explicit = headers.get("x-event-id") or document.get("id")
+    if isinstance(explicit, str) and explicit:
+        return explicit[:128]
+    # The same document posted twice gets the same id, which makes Sterling's resends recognisable.
+    digest = hashlib.sha256(json.dumps([detail_type, document], sort_keys=True).encode()).hexdigest()
+    return f"sterling-{digest[:32]}"
+
+
+def _event_time(headers: Mapping[str, str], document: dict[str, Any]) -> str | None:
+    for value in (headers.get("x-event-time"), document.get("Modifyts"), document.get("time")):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def challenge(query: Mapping[str, str]) -> Answer:
+    value = query.get("challenge", "")
+    if not value or len(value) > 256:
+        return reject(400, "missing_challenge", "GET /events/commerce answers the I/O Events challenge only")
+    return Answer(200, {"challenge": value})
+
+
+def accept_commerce(headers: Mapping[str, str], raw: bytes) -> Answer:
+    if (too_large := _too_large(raw)) is not None:
+        return too_large
+    try:
+        io_events.verify(raw, headers)
+    except io_events.SignatureError as exc:
+        return reject(401, "bad_signature", str(exc))
+    body = _parse_json(raw)
+    if body is _INVALID:
+        return reject(400, "invalid_json", "body is not valid JSON")
+    items = body if isinstance(body, list) else [body]
+    try:
+        events = [CommerceEvent.model_validate(item) for item in items]
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return reject(400, "invalid_event", f"{where}: {first['msg']}")
+    expected_client = config.settings().io_events_client_id
+    for event in events:
+        if expected_client and event.recipient_client_id != expected_client:
+            return reject(403, "wrong_recipient", "recipient_client_id is not this integration's client id")
+        if not event.type.startswith("com.adobe.commerce."):
+            return reject(400, "invalid_event", f"not a Commerce event type: {event.type[:100]!r}")
+    entries = [
+        BusEntry(source=COMMERCE_SOURCE, detail_type=event.type, detail=event.model_dump(exclude_none=True))
+        for event in events
+    ]
+    return _publish(entries)

@@ -1,0 +1,337 @@
+"""The real-time stock check behind ``POST /webhooks/stock-check`` (StockCheckFunction).
+
+Commerce calls this webhook while the shopper waits (add to cart, cart item saved, order placed)
+and aborts at the hook's ``timeout``. So: verify the signature (401), read the payload (400), take
+what the TTL cache knows, ask Sterling once for every other line under a deadline well inside the
+hook's budget, and answer HTTP 200 with ``success`` or an ``exception`` naming what is short.
+
+When Sterling cannot answer in time (down, slow, refusing us), ``STOCK_CHECK_FAIL_MODE`` decides:
+``open`` lets the action go on, ``closed`` stops it with a "could not confirm" message. Either way
+the answer comes back in time and is counted; nothing here answers a 5xx (docs/stock-check.md).
+
+Imports stay small: the Sterling and Commerce clients (httpx, and boto3 for the secret) load on the
+first call that needs them, so rejected requests and cache hits never pay for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from omsbridge import config, webhooks
+from omsbridge.errors import IntegrationError, PermanentError, ValidationError
+from omsbridge.mapping import stock_check as mapping
+from omsbridge.observability import Outcome, correlate, count, latency, logger
+
+if TYPE_CHECKING:
+    import httpx
+
+    from omsbridge.sterling import SterlingClient
+    from omsbridge.sterling.iv import IvClient
+
+CHILD_SKU_TTL_SECONDS = 3600.0  # a configurable's child entity id names the same SKU for good
+CACHE_MAX_ENTRIES = 10_000
+
+
+class Unavailable(Exception):
+    """Availability could not be had in time; the fail mode decides the answer."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def api_result(self) -> dict[str, Any]:
+        """The API Gateway (HTTP API, payload 2.0) result, with the time spent as Server-Timing."""
+        timing = ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.timings.items())
+        headers = {"content-type": "application/json"}
+        if timing:
+            headers["server-timing"] = timing
+        return {"statusCode": self.status, "headers": headers, "body": json.dumps(self.body)}
+
+
+class TtlCache[V]:
+    """A small per-container cache; entries expire ``ttl`` seconds after they were stored."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[str, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, V]:
+        now = self._clock()
+        with self._lock:
+            found = {key: self._entries.get(key) for key in keys}
+        return {key: entry[1] for key, entry in found.items() if entry is not None and entry[0] > now}
+
+    def put_many(self, values: Mapping[str, V], ttl: float) -> None:
+        if ttl <= 0:
+            return
+        expires = self._clock() + ttl
+        with self._lock:
+            if len(self._entries) + len(values) > CACHE_MAX_ENTRIES:
+                self._entries.clear()
+            self._entries.update({key: (expires, value) for key, value in values.items()})
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+availability_cache: TtlCache[Decimal] = TtlCache()
+child_sku_cache: TtlCache[str] = TtlCache()
+
+
+def _reject(status: int, error: str, reason: str) -> Answer:
+    count(f"rejected_{status}")
+    logger.info("stock check rejected", extra={"status": status, "error": error, "reason": reason})
+    return Answer(status, {"error": error, "reason": reason})
+
+
+def handle(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An HTTP API request in, the API Gateway result out. Never raises, never answers a 5xx."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    try:
+        answer = _answer(event, timings)
+    except Exception:
+        logger.exception("stock check failed unexpectedly")
+        answer = _fail_mode_answer("unexpected error")
+    answer.timings = {**timings, "total": (time.perf_counter() - started) * 1000}
+    return answer.api_result()
+
+
+def _answer(event: Mapping[str, Any], timings: dict[str, float]) -> Answer:
+    settings = config.settings()
+    raw = _raw_body(event)
+    if raw is None:
+        return _reject(400, "invalid_body", "body is not valid base64")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    try:
+        webhooks.verify(
+            raw, headers.get(webhooks.SIGNATURE_HEADER),
+            (settings.commerce_webhook_public_key, settings.commerce_webhook_public_key_next),
+            settings.commerce_webhook_signed_bytes,
+        )
+    except webhooks.SignatureError as exc:
+        return _reject(401, "bad_signature", str(exc))
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _reject(400, "invalid_json", "body is not valid JSON")
+    try:
+        check = mapping.check_from_payload(body)
+    except ValidationError as exc:
+        return _reject(400, "invalid_payload", exc.reason)
+    correlate(check.reference or str((event.get("requestContext") or {}).get("requestId") or ""))
+    for reason in check.skipped:
+        logger.info("line not checked", extra={"reason": reason})
+    if not check.lines:
+        count(Outcome.PROCESSED)
+        return Answer(200, webhooks.success())
+    deadline = time.monotonic() + settings.stock_check_timeout_ms / 1000
+    try:
+        check = _resolve_children(check, deadline, timings)
+        available = _availability(check.skus(), deadline, timings)
+    except Unavailable as exc:
+        return _fail_mode_answer(str(exc))
+    shorts = mapping.shortfalls(check.lines, available)
+    count(Outcome.PROCESSED)
+    extra = {"kind": check.kind, "lines": len(check.lines), "short": [s.line.sku for s in shorts]}
+    if not shorts:
+        count("in_stock")
+        logger.info("stock check passed", extra=extra)
+        return Answer(200, webhooks.success())
+    count("short")
+    logger.info("stock check short", extra=extra)
+    return Answer(200, webhooks.exception(mapping.message(shorts)))
+
+
+def _raw_body(event: Mapping[str, Any]) -> bytes | None:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def _fail_mode_answer(reason: str) -> Answer:
+    if config.settings().stock_check_fail_mode == "closed":
+        count("fail_closed")
+        logger.warning("stock unknown: refused (fail closed)", extra={"reason": reason})
+        return Answer(200, webhooks.exception(mapping.unavailable_message()))
+    count("fail_open")
+    logger.warning("stock unknown: allowed (fail open)", extra={"reason": reason})
+    return Answer(200, webhooks.success())
+
+
+# -- availability under a deadline -------------------------------------------------------------------
+
+
+def within[T](deadline: float, what: str, call: Callable[[], T]) -> T:
+    """``call()``'s result if it comes before ``deadline`` (monotonic); else ``Unavailable``.
+
+    The call runs on a thread of its own so that waiting can stop at the deadline whatever the
+    client is doing (a login and a call, each with its own socket timeouts). A late call is left
+    to finish: it only reads, and its answer is dropped.
+    """
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise Unavailable(f"{what}: no time left")
+    outcome: list[tuple[bool, Any]] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except Exception as exc:
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="stock-check-call", daemon=True).start()
+    if not done.wait(remaining):
+        raise Unavailable(f"{what}: no answer within the stock check timeout")
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value
+    if isinstance(value, IntegrationError):
+        level = logger.error if isinstance(value, PermanentError) else logger.warning
+        level(f"{what} failed", extra=value.describe())
+        raise Unavailable(f"{what}: {value.reason}") from value
+    raise value
+
+
+def _availability(skus: list[str], deadline: float, timings: dict[str, float]) -> dict[str, Decimal]:
+    cached = availability_cache.get_many(skus)
+    if cached:
+        count("cache_hit", len(cached))
+    missing = [sku for sku in skus if sku not in cached]
+    if not missing:
+        return cached
+    started = time.perf_counter()
+    try:
+        fetched = within(deadline, "sterling availability", lambda: fetch_available(missing))
+    finally:
+        elapsed = (time.perf_counter() - started) * 1000
+        timings["sterling"] = elapsed
+        latency("sterling", elapsed)
+    # A SKU Sterling did not answer for has nothing available; remember that too.
+    answered = {sku: fetched.get(sku, Decimal(0)) for sku in missing}
+    availability_cache.put_many(answered, config.settings().stock_check_cache_seconds)
+    return {**cached, **answered}
+
+
+def _ship_nodes() -> list[str]:
+    return [node.strip() for node in config.settings().stock_check_ship_nodes.split(",") if node.strip()]
+
+
+def fetch_available(skus: list[str]) -> dict[str, Decimal]:
+    """On-hand quantity per SKU, one call for all SKUs, from where ``STOCK_CHECK_AVAILABILITY`` says:
+    Sterling OMS ``getAvailableInventory`` (``oms``), or Inventory Visibility network availability
+    for ``STOCK_CHECK_DISTRIBUTION_GROUP`` (``iv_network``) or node availability (``iv_node``)."""
+    settings = config.settings()
+    nodes = _ship_nodes()
+    if settings.stock_check_availability == "iv_network":
+        group = settings.stock_check_distribution_group
+        answer = stock_check_iv().network_availability(mapping.iv_network_request(skus, group))
+        return mapping.iv_available(answer, skus, group)
+    if settings.stock_check_availability == "iv_node":
+        if not nodes:
+            raise PermanentError("STOCK_CHECK_SHIP_NODES must name the nodes for iv_node availability",
+                                 system="iv", code="config")
+        return mapping.iv_available(stock_check_iv().node_availability(mapping.iv_node_request(skus, nodes)), skus)
+    available: dict[str, Decimal] = {}
+    for line in stock_check_sterling().get_available_inventory(skus, nodes):
+        if line.item_id:
+            available[line.item_id] = available.get(line.item_id, Decimal(0)) + line.available.available_onhand_quantity
+    return available
+
+
+def _deadline_timeout() -> httpx.Timeout:
+    from omsbridge.http import timeouts
+
+    seconds = config.settings().stock_check_timeout_ms / 1000
+    return timeouts(seconds, seconds)
+
+
+@functools.cache
+def stock_check_sterling() -> SterlingClient:
+    """The container's Sterling client (same session), with one attempt and the stock check's
+    timeout: a retry would not fit in the hook's budget."""
+    from omsbridge import sterling
+    from omsbridge.http import RetryPolicy
+
+    shared = sterling.client()
+    return sterling.SterlingClient(shared.base_url, shared.enterprise_code, shared.auth,
+                                   policy=RetryPolicy(attempts=1), timeout=_deadline_timeout())
+
+
+@functools.cache
+def stock_check_iv() -> IvClient:
+    from omsbridge.http import RetryPolicy
+    from omsbridge.sterling.iv import IvClient
+
+    secrets = config.secrets()
+    return IvClient(config.settings().iv_base_url, secrets.iv_client_id.get_secret_value(),
+                    secrets.iv_client_secret.get_secret_value(), policy=RetryPolicy(attempts=1),
+                    timeout=_deadline_timeout())
+
+
+# -- configurable children --------------------------------------------------------------------------
+
+
+def _resolve_children(check: mapping.Check, deadline: float,
+                      timings: dict[str, float]) -> mapping.Check:
+    ids = sorted({line.child_id for line in check.lines if line.child_id})
+    if not ids:
+        return check
+    known = child_sku_cache.get_many(ids)
+    missing = [child for child in ids if child not in known]
+    if missing:
+        started = time.perf_counter()
+        try:
+            found = within(deadline, "commerce child SKU lookup", lambda: fetch_child_skus(missing))
+        finally:
+            timings["commerce"] = (time.perf_counter() - started) * 1000
+        unknown = [child for child in missing if child not in found]
+        if unknown:
+            raise Unavailable(f"commerce knows no product with entity id {', '.join(unknown)}")
+        child_sku_cache.put_many(found, CHILD_SKU_TTL_SECONDS)
+        known = {**known, **found}
+    return mapping.resolve_children(check, known)
+
+
+def fetch_child_skus(entity_ids: list[str]) -> dict[str, str]:
+    """Commerce entity id → SKU for the children a configurable add-to-cart names."""
+    from omsbridge import commerce
+
+    params = commerce.search_criteria([commerce.Filter("entity_id", entity_ids, "in")], page_size=len(entity_ids))
+    answer = commerce.client().get("/products", {**params, "fields": "items[id,sku]"})
+    items = answer.get("items") if isinstance(answer, Mapping) else None
+    return {str(item["id"]): str(item["sku"]) for item in items or []
+            if isinstance(item, Mapping) and item.get("id") is not None and item.get("sku")}
+
+
+def _forget() -> None:
+    availability_cache.clear()
+    child_sku_cache.clear()
+    for build in (stock_check_sterling, stock_check_iv):
+        if build.cache_info().currsize:
+            build().close()
+        build.cache_clear()
+
+
+config.on_reset(_forget)

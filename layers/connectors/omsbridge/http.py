@@ -1,0 +1,108 @@
+"""One place that sends HTTP requests to outside systems and classifies what comes back.
+
+Retries happen here and only here: bounded, with full jitter, honouring ``Retry-After``, and only
+for calls the caller marked idempotent. A non-idempotent POST that times out is surfaced as
+``RetryableError(ambiguous=True)`` so its flow can check the far side before trying again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from omsbridge.errors import PermanentError, RetryableError
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+
+
+def timeouts(connect: float = 3.0, read: float = 10.0) -> httpx.Timeout:
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+class AmbiguousCallError(RetryableError):
+    """The request may have reached the far side (timeout after sending): check before resending."""
+
+
+def send(
+    client: httpx.Client,
+    request: httpx.Request,
+    *,
+    system: str,
+    idempotent: bool,
+    policy: RetryPolicy,
+    on_retry: Callable[[int, str], None] | None = None,
+) -> httpx.Response:
+    """Send ``request``; return a 2xx response or raise ``RetryableError`` / ``PermanentError``.
+
+    Error bodies are not interpreted here: callers that know the system's error envelope catch the
+    raised error and read ``error.body``.
+    """
+    attempts = policy.attempts if idempotent else 1
+    last: RetryableError | None = None
+    for attempt in range(attempts):
+        retry_after: float | None = None
+        try:
+            response = client.send(request)
+        except httpx.TransportError as exc:
+            # Only a failure to connect proves the request never left; anything later may have
+            # reached the far side, which matters for a call that must not be repeated blindly.
+            never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+            error_cls = RetryableError if idempotent or never_sent else AmbiguousCallError
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+            last = error_cls(f"{system} {what}: {type(exc).__name__}", system=system)
+        else:
+            if response.is_success:
+                return response
+            body = _body(response)
+            if response.status_code not in RETRYABLE_STATUSES:
+                raise PermanentError(
+                    f"{system} answered {response.status_code}", system=system,
+                    status=response.status_code, body=body,
+                )
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            last = RetryableError(
+                f"{system} answered {response.status_code}", system=system,
+                status=response.status_code, body=body,
+            )
+        if attempt + 1 < attempts:
+            if on_retry is not None:
+                on_retry(attempt + 1, last.reason)
+            policy.sleep(policy.delay(attempt, retry_after))
+    assert last is not None
+    raise last
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]

@@ -1,0 +1,161 @@
+"""Integration state in one DynamoDB table (``STATE_TABLE``): identifier maps and watermarks.
+
+Items are keyed ``pk`` / ``sk``:
+
+* ``order#<increment_id>`` / ``map`` — how one order is known on both sides (:class:`OrderRef`).
+* ``stock#<sku>#<source_code>`` / ``watermark`` — the newest Sterling event time applied.
+* ``<anything>`` / ``watermark#<name>`` — other per-object "newest applied" guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from omsbridge import aws, config
+
+
+class OrderLineRef(BaseModel):
+    prime_line_no: int
+    sub_line_no: int = 1
+    order_item_id: int | None = None
+    sku: str
+    parent_item_id: int | None = None
+    qty: float = 0
+    # A configurable line: ``order_item_id`` is the parent row (what Commerce ships and invoices),
+    # this is its simple child row.
+    child_item_id: int | None = None
+
+
+class OrderRef(BaseModel):
+    """One order on both sides. ``synced_state`` is the Commerce state Sterling already reflects:
+    a Commerce save whose state equals it is our own echo (or a no-op save) and changes nothing."""
+
+    increment_id: str
+    order_no: str
+    enterprise_code: str
+    entity_id: int | None = None
+    order_header_key: str | None = None
+    lines: list[OrderLineRef] = Field(default_factory=list)
+    synced_state: str | None = None
+    payment: dict[str, Any] = Field(default_factory=dict)
+    # The Commerce state in the last save event the export flow handled: a save whose state equals
+    # it is no Commerce-side change at all.
+    commerce_state: str | None = None
+    # Sterling hold types this integration placed (amount hold, Commerce hold): a Commerce unhold
+    # resolves these.
+    hold_types: list[str] = Field(default_factory=list)
+    # The Sterling order state OrderStatusFunction last showed in Commerce
+    # (omsbridge.mapping.status.Snapshot): the next Sterling event writes only what changed since.
+    sterling_status: dict[str, Any] = Field(default_factory=dict)
+
+
+def _table() -> Any:
+    return aws.table(config.settings().state_table)
+
+
+def order_key(increment_id: str) -> dict[str, str]:
+    return {"pk": f"order#{increment_id}", "sk": "map"}
+
+
+def get_order(increment_id: str) -> OrderRef | None:
+    item = _table().get_item(Key=order_key(increment_id), ConsistentRead=True).get("Item")
+    return OrderRef.model_validate_json(item["doc"]) if item else None
+
+
+def put_order(ref: OrderRef) -> None:
+    _table().put_item(Item={**order_key(ref.increment_id), "doc": ref.model_dump_json()})
+
+
+def advance_watermark(pk: str, stamp: str, sk: str = "watermark", *, allow_equal: bool = False) -> bool:
+    """Record ``stamp`` as the newest applied for ``pk`` unless a newer or equal one is there.
+
+    Returns False (and changes nothing) when the event is stale. ``stamp`` must sort as text in
+    time order: use :func:`omsbridge.timeutil.sortable`. ``allow_equal`` lets an equal stamp through,
+    for sources whose clock ticks in whole seconds (Commerce ``updated_at``): two real changes in one
+    second must not drop the second as stale.
+    """
+    from botocore.exceptions import ClientError
+
+    older = "stamp <= :stamp" if allow_equal else "stamp < :stamp"
+    try:
+        _table().put_item(
+            Item={"pk": pk, "sk": sk, "stamp": stamp},
+            ConditionExpression=f"attribute_not_exists(stamp) OR {older}",
+            ExpressionAttributeValues={":stamp": stamp},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def read_watermark(pk: str, sk: str = "watermark") -> str | None:
+    item = _table().get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+    return str(item["stamp"]) if item else None
+
+
+BATCH_GET_LIMIT = 100
+
+
+def read_watermarks(pks: Iterable[str], sk: str = "watermark", *, attempts: int = 5) -> dict[str, str]:
+    """The stamps recorded for many ``pks`` at once (BatchGetItem, consistent); absent ones are left
+    out. Keys DynamoDB leaves unprocessed (throttling) are asked again with a short backoff."""
+    import time
+
+    from omsbridge.errors import RetryableError
+
+    table = _table()
+    keys = [{"pk": pk, "sk": sk} for pk in dict.fromkeys(pks)]
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table.name: {
+            "Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True,
+            "ProjectionExpression": "#pk, #stamp", "ExpressionAttributeNames": {"#pk": "pk", "#stamp": "stamp"},
+        }}
+        for attempt in range(attempts):
+            answer = table.meta.client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table.name, []):
+                found[str(item["pk"])] = str(item["stamp"])
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.05 * 2**attempt)
+        else:
+            raise RetryableError("DynamoDB left watermark reads unprocessed", system="dynamodb")
+    return found
+
+
+def advance_watermarks(stamps: Mapping[str, str], sk: str = "watermark", *, workers: int = 8) -> set[str]:
+    """:func:`advance_watermark` for many keys: one conditional write each, several in flight at
+    once (DynamoDB has no batched conditional write short of a transaction, which fails as a
+    whole). Returns the keys that did not advance because a newer or equal stamp was there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    # The low-level client, unlike a resource Table, is safe to share between threads.
+    client = aws.client("dynamodb")
+    table = config.settings().state_table
+
+    def advance(pk: str) -> str | None:
+        try:
+            client.put_item(
+                TableName=table,
+                Item={"pk": {"S": pk}, "sk": {"S": sk}, "stamp": {"S": stamps[pk]}},
+                ConditionExpression="attribute_not_exists(stamp) OR stamp < :stamp",
+                ExpressionAttributeValues={":stamp": {"S": stamps[pk]}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return pk
+            raise
+        return None
+
+    if len(stamps) <= 1 or workers <= 1:
+        return {pk for pk in map(advance, stamps) if pk is not None}
+    with ThreadPoolExecutor(max_workers=min(workers, len(stamps))) as pool:
+        return {pk for pk in pool.map(advance, stamps) if pk is not None}

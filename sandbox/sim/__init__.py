@@ -1,0 +1,1 @@
+"""HTTP simulators of the outside systems oms-bridge talks to."""

@@ -1,0 +1,579 @@
+"""The sandbox: simulators + moto + a router that runs the functions as AWS would.
+
+``Sandbox`` reads template.yaml, starts the simulators on 127.0.0.1, creates the template's tables,
+queues, bus and secret in moto, and runs each function's real handler in-process:
+
+* ``invoke`` — one synchronous invocation, like ``sam local invoke``;
+* ``deliver`` — routes what is on the bus (and in the SQS queues the template wires) to the
+  functions whose rules match, with Lambda's asynchronous retries and on-failure DLQ;
+* ``http`` — sends a request to the function behind an HTTP API route.
+
+Each function behaves as its own container: switching from one function to another forgets the
+cached settings and clients, as a cold start would.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType, TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from sandbox import template
+from sandbox.aws_local import AWS_ENV, LocalAws
+from sandbox.sim.base import SimServer, Simulator
+
+SANDBOX_SECRET = {
+    "commerce_consumer_key": "sandbox-consumer-key",
+    "commerce_consumer_secret": "sandbox-consumer-secret",
+    "commerce_access_token": "sandbox-access-token",
+    "commerce_access_token_secret": "sandbox-access-token-secret",
+    "commerce_bearer_token": "sandbox-bearer-token",
+    "ims_client_id": "sandbox-ims-client",
+    "ims_client_secret": "sandbox-ims-secret",
+    "sterling_user": "sandbox",
+    "sterling_password": "sandbox-sterling-password",
+    "ingress_token": "sandbox-ingress-token",
+    "ingress_token_next": "",
+    "carrier_api_key": "sandbox-carrier-key",
+    "dc_api_key": "sandbox-dc-key",
+}
+
+# Settings that make the local run quick: short timeouts, near-zero backoff.
+SANDBOX_ENV = {
+    "HTTP_CONNECT_TIMEOUT": "1",
+    "HTTP_READ_TIMEOUT": "1",
+    "HTTP_RETRY_BASE_DELAY": "0.001",
+    "HTTP_RETRY_MAX_DELAY": "0.01",
+    "POWERTOOLS_METRICS_NAMESPACE": "OmsBridge",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+class FunctionError(Exception):
+    """A handler raised: what Lambda reports as ``Unhandled``."""
+
+    def __init__(self, logical_id: str, error: BaseException) -> None:
+        super().__init__(f"{logical_id}: {type(error).__name__}: {error}")
+        self.logical_id = logical_id
+        self.error = error
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/sandbox"
+    log_stream_name: str = "sandbox"
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Delivery:
+    """How events reach functions: duplicates and reordering for the chaos runs."""
+
+    duplicates: int = 0  # up to this many extra copies of each event
+    shuffle: bool = False
+    seed: int = 0
+
+
+def _simulators() -> dict[str, Callable[[], Simulator]]:
+    """The simulators the sandbox runs, by system name."""
+    from sandbox.sim.commerce import CommerceSim
+    from sandbox.sim.sterling import SterlingSim
+
+    factories: dict[str, Callable[[], Simulator]] = {
+        "commerce": lambda: CommerceSim(
+            consumer_key=SANDBOX_SECRET["commerce_consumer_key"],
+            consumer_secret=SANDBOX_SECRET["commerce_consumer_secret"],
+            access_token=SANDBOX_SECRET["commerce_access_token"],
+            access_token_secret=SANDBOX_SECRET["commerce_access_token_secret"],
+            bearer_token=SANDBOX_SECRET["commerce_bearer_token"],
+        ),
+        "sterling": lambda: SterlingSim(
+            user=SANDBOX_SECRET["sterling_user"], password=SANDBOX_SECRET["sterling_password"]),
+    }
+    with contextlib.suppress(ImportError):
+        from sandbox.sim.carrier import CarrierSim
+
+        factories["carrier"] = lambda: CarrierSim(api_key=SANDBOX_SECRET["carrier_api_key"])
+    with contextlib.suppress(ImportError):
+        from sandbox.sim.dc import DcSim
+
+        factories["dc"] = lambda: DcSim(api_key=SANDBOX_SECRET["dc_api_key"])
+    return factories
+
+
+class Sandbox:
+    def __init__(
+        self,
+        seed: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        secret: dict[str, str] | None = None,
+        delivery: Delivery | None = None,
+    ) -> None:
+        self.stack = template.read()
+        self.seed = seed or {}
+        self.env_overrides = dict(env or {})
+        self.secret = {**SANDBOX_SECRET, **(secret or {})}
+        self.delivery = delivery or Delivery()
+        self.servers: dict[str, SimServer] = {}
+        self.bus_events: list[dict[str, Any]] = []
+        self.invocations: list[dict[str, Any]] = []
+        self._modules: dict[str, ModuleType] = {}
+        self._container: str | None = None
+        self._switch = threading.Condition()
+        self._active = 0
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._random = random.Random(self.delivery.seed)
+        self._saved_env: dict[str, str] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> Sandbox:
+        self._saved_env = dict(os.environ)
+        for system, factory in _simulators().items():
+            self.servers[system] = SimServer(factory()).start()
+        for system, server in self.servers.items():
+            section = self.seed.get(system)
+            if section:
+                server.simulator.load_seed(section)
+        self.sterling.emit = self._sterling_emitted
+        self.commerce.emit = self._commerce_emitted
+        self.aws = LocalAws(self.stack, self.parameters(), self.secret).start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.aws.stop()
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+        from omsbridge import config
+
+        config.reset()
+
+    # -- simulators ---------------------------------------------------------------------------
+
+    @property
+    def commerce(self) -> Any:
+        return self.servers["commerce"].simulator
+
+    @property
+    def sterling(self) -> Any:
+        return self.servers["sterling"].simulator
+
+    @property
+    def carrier(self) -> Any:
+        return self.servers["carrier"].simulator
+
+    @property
+    def dc(self) -> Any:
+        return self.servers["dc"].simulator
+
+    @property
+    def simulators(self) -> dict[str, Simulator]:
+        return {name: server.simulator for name, server in self.servers.items()}
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every call any simulator received, in arrival order."""
+        merged = [call for sim in self.simulators.values() for call in sim.calls]
+        return sorted(merged, key=lambda call: call["seq"])
+
+    def url(self, system: str) -> str:
+        return self.servers[system].url
+
+    def parameters(self) -> dict[str, str]:
+        """Template parameter values: the template's defaults, pointed at the simulators."""
+        values = {
+            name: str(spec.get("Default", ""))
+            for name, spec in self.stack.template.get("Parameters", {}).items()
+        }
+        values.update({
+            "CommerceBaseUrl": self.url("commerce"),
+            "SterlingBaseUrl": f"{self.url('sterling')}/smcfs/restapi",
+            "SecretId": "oms-bridge/sandbox",
+        })
+        if "carrier" in self.servers:
+            values["CarrierBaseUrl"] = self.url("carrier")
+        if "dc" in self.servers:
+            values["DcBaseUrl"] = self.url("dc")
+        return values
+
+    # -- invoking functions -------------------------------------------------------------------
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        function = self.stack.functions[logical_id]
+        env = {name: str(self.aws.resolve(value)) for name, value in function.environment.items()}
+        env.update(SANDBOX_ENV)
+        env.update(AWS_ENV)
+        env["AWS_LAMBDA_FUNCTION_NAME"] = logical_id
+        env.update(self.env_overrides)
+        return env
+
+    def _handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
+        module = self._modules.get(logical_id)
+        if module is None:
+            function = self.stack.functions[logical_id]
+            spec = importlib.util.spec_from_file_location(f"sandbox_fn_{logical_id}", function.path)
+            if spec is None or spec.loader is None:
+                raise FunctionError(logical_id, ImportError(f"cannot load {function.path}"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._modules[logical_id] = module
+        attribute = self.stack.functions[logical_id].handler.rsplit(".", 1)[1]
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(module, attribute)
+        return handler
+
+    @contextlib.contextmanager
+    def _container_for(self, logical_id: str) -> Iterator[None]:
+        """Calls to one function may overlap; switching to another waits until they are done,
+        since the process has one environment."""
+        from omsbridge import config
+
+        with self._switch:
+            while self._active and self._container != logical_id:
+                self._switch.wait()
+            if self._container != logical_id:
+                os.environ.clear()
+                os.environ.update(self._saved_env)
+                os.environ.update(self.environment(logical_id))
+                config.reset()
+                self._container = logical_id
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._switch:
+                self._active -= 1
+                self._switch.notify_all()
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run the function once, synchronously; raise ``FunctionError`` if its handler raised."""
+        with self._container_for(logical_id):
+            handler = self._handler(logical_id)
+            record: dict[str, Any] = {"function": logical_id, "event": event}
+            self.invocations.append(record)
+            try:
+                record["result"] = handler(event, LambdaContext(logical_id))
+            except Exception as exc:
+                record["error"] = f"{type(exc).__name__}: {exc}"
+                raise FunctionError(logical_id, exc) from exc
+            return record["result"]
+
+    def invoke_async(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Lambda's asynchronous invocation: retries on error, then the on-failure destination."""
+        function = self.stack.functions[logical_id]
+        for attempt in range(function.max_retries + 1):
+            try:
+                return self.invoke(logical_id, event)
+            except FunctionError as failure:
+                last = failure
+                attempts = attempt + 1
+        self._to_on_failure(logical_id, event, last, attempts)
+        return None
+
+    def _to_on_failure(self, logical_id: str, event: dict[str, Any], failure: FunctionError,
+                       attempts: int) -> None:
+        function = self.stack.functions[logical_id]
+        if not function.dlq:
+            raise failure
+        record = {
+            "version": "1.0",
+            "timestamp": _now(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": LambdaContext(logical_id).invoked_function_arn,
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": str(failure.error), "errorType": type(failure.error).__name__},
+        }
+        self.aws.sqs.send_message(QueueUrl=self.aws.physical[function.dlq], MessageBody=json.dumps(record))
+
+    # -- the bus --------------------------------------------------------------------------------
+
+    def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
+        """Put one event on the integration bus, as an outside producer would."""
+        self.aws.events.put_events(Entries=[{
+            "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail),
+            "EventBusName": self.aws.bus_name,
+        }])
+
+    def _sterling_emitted(self, detail_type: str, document: dict[str, Any]) -> None:
+        # Called on a simulator thread: queue it; ``deliver`` sends it through the ingress route.
+        self._pending.append(("sterling", {"detail_type": detail_type, "document": document}))
+
+    def _commerce_emitted(self, cloud_event: dict[str, Any]) -> None:
+        self._pending.append(("commerce", cloud_event))
+
+    def _flush_emitted(self) -> None:
+        while self._pending:
+            origin, payload = self._pending.pop(0)
+            if origin == "sterling":
+                self.sterling_post(payload["detail_type"], payload["document"])
+            else:
+                self.publish("adobe.commerce", payload["type"], payload)
+
+    def sterling_post(self, detail_type: str, document: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """What Sterling's event handler does: POST the document to the ingress URL."""
+        return self.http(
+            "POST", f"/events/sterling/{detail_type}",
+            headers={"authorization": f"Bearer {self.secret['ingress_token']}"},
+            body=json.dumps(document),
+        )
+
+    def drain_tap(self) -> list[dict[str, Any]]:
+        """Take the events put on the bus since the last call (without routing them)."""
+        events: list[dict[str, Any]] = []
+        while True:
+            answer = self.aws.sqs.receive_message(QueueUrl=self.aws.tap_url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages", [])
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                self.aws.sqs.delete_message(QueueUrl=self.aws.tap_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def deliver(self, rounds: int = 1000) -> int:
+        """Route events and queue messages to functions until nothing is left. Returns deliveries."""
+        delivered = 0
+        for _ in range(rounds):
+            self._flush_emitted()
+            events = self.drain_tap()
+            self.bus_events.extend(events)
+            work = [(rule, event) for event in events for rule in self.stack.rules
+                    if template.matches(rule.pattern, event)]
+            work = self._apply_delivery_faults(work)
+            for rule, event in work:
+                delivered += 1
+                if rule.function:
+                    self.invoke_async(rule.function, event)
+                elif rule.queue:
+                    self.aws.sqs.send_message(QueueUrl=self.aws.physical[rule.queue], MessageBody=json.dumps(event))
+            polled = self._poll_queues()
+            delivered += polled
+            if not work and not polled and not self._pending:
+                return delivered
+        raise RuntimeError("sandbox delivery did not settle")
+
+    def _apply_delivery_faults(self, work: list[Any]) -> list[Any]:
+        if self.delivery.duplicates:
+            work = [item for item in work for _ in range(1 + self._random.randint(0, self.delivery.duplicates))]
+        if self.delivery.shuffle:
+            self._random.shuffle(work)
+        return work
+
+    def _poll_queues(self) -> int:
+        polled = 0
+        for function in self.stack.functions.values():
+            for source in function.queues:
+                queue_url = self.aws.physical[source["queue"]]
+                batch_size = min(int(self.aws.resolve(source.get("BatchSize", 10))), 10)
+                answer = self.aws.sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"])
+                messages = answer.get("Messages", [])
+                if not messages:
+                    continue
+                polled += len(messages)
+                self._run_batch(function.logical_id, queue_url, messages, source)
+        return polled
+
+    def _run_batch(self, logical_id: str, queue_url: str, messages: list[dict[str, Any]],
+                   source: dict[str, Any]) -> None:
+        arn = self.aws.sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1",
+        } for m in messages]}
+        try:
+            result = self.invoke(logical_id, event)
+        except FunctionError:
+            failed = {m["MessageId"] for m in messages}
+        else:
+            reports = (result or {}).get("batchItemFailures", []) if "ReportBatchItemFailures" in (
+                source.get("FunctionResponseTypes") or []) else []
+            failed = {item["itemIdentifier"] for item in reports}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def dlq(self, logical_id: str) -> list[dict[str, Any]]:
+        """The records in a function's dead-letter queues, left in place."""
+        function = self.stack.functions[logical_id]
+        names = {function.dlq, template.ref_name(function.environment.get("DLQ_URL"))}
+        for source in function.queues:
+            names.add(self._redrive_target(source["queue"]))
+        records: list[dict[str, Any]] = []
+        for name in sorted(n for n in names if n):
+            records.extend(self.peek(self.aws.physical[name]))
+        return records
+
+    def _redrive_target(self, queue: str) -> str | None:
+        props = self.stack.resources.get(queue, {}).get("Properties", {}) or {}
+        return template.ref_name((props.get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
+
+    def peek(self, queue_url: str) -> list[dict[str, Any]]:
+        """Read every message of a queue and make them all visible again."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = self.aws.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+            if not batch:
+                break
+            messages.extend(batch)
+        for message in messages:
+            self.aws.sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        return [json.loads(message["Body"]) for message in messages]
+
+    # -- HTTP API -------------------------------------------------------------------------------
+
+    def http(self, method: str, path: str, headers: dict[str, str] | None = None,
+             body: str | bytes | None = None, query: dict[str, str] | None = None,
+             ) -> tuple[int, dict[str, str], Any]:
+        """Call the function behind an HTTP API route; returns (status, headers, parsed body)."""
+        split = urlsplit(path)
+        query_pairs = parse_qsl(split.query, keep_blank_values=True) + list((query or {}).items())
+        found = self.stack.route(method, split.path)
+        if found is None:
+            return 404, {"content-type": "application/json"}, {"message": "Not Found"}
+        function, path_params = found
+        event = api_event(method, split.path, headers or {}, body, query_pairs, path_params)
+        try:
+            result = self.invoke(function.logical_id, event)
+        except FunctionError:
+            return 500, {"content-type": "application/json"}, {"message": "Internal Server Error"}
+        return parse_api_result(result)
+
+
+def api_event(method: str, path: str, headers: dict[str, str], body: str | bytes | None,
+              query: list[tuple[str, str]], path_params: dict[str, str]) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload v2.0) event."""
+    is_binary = isinstance(body, bytes)
+    encoded = base64.b64encode(body).decode() if isinstance(body, bytes) else body
+    request_id = str(uuid.uuid4())
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method.upper()} {path}",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "sandbox", "domainName": "127.0.0.1",
+            "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "sandbox")},
+            "requestId": request_id, "routeKey": f"{method.upper()} {path}", "stage": "$default",
+            "time": _now(), "timeEpoch": 0,
+        },
+        "isBase64Encoded": is_binary,
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    if path_params:
+        event["pathParameters"] = path_params
+    if encoded is not None:
+        event["body"] = encoded
+    return event
+
+
+def parse_api_result(result: Any) -> tuple[int, dict[str, str], Any]:
+    """Interpret a handler's return value as API Gateway does for payload v2.0."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, {"content-type": "application/json"}, result
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    raw = result.get("body")
+    if result.get("isBase64Encoded") and raw is not None:
+        raw = base64.b64decode(raw).decode()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw
+    return int(result["statusCode"]), headers, parsed
+
+
+def _now() -> str:
+    from omsbridge.events import now_iso
+
+    return now_iso()
+
+
+class ApiServer:
+    """The HTTP API on loopback, for ``python -m sandbox up`` and the HTTP benchmarks."""
+
+    def __init__(self, sandbox: Sandbox, port: int = 0) -> None:
+        box = sandbox
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                status, headers, parsed = box.http(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                    body.decode() if body is not None else None)
+                payload = b"" if parsed is None else (
+                    parsed.encode() if isinstance(parsed, str) else json.dumps(parsed).encode())
+                self.send_response(status)
+                headers.setdefault("content-type", "application/json")
+                for name, value in headers.items():
+                    if name != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name="sandbox-api")
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ApiServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

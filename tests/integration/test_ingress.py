@@ -1,0 +1,211 @@
+"""IngressFunction over the sandbox: what gets on the bus, and everything that must not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omsbridge import io_events
+from sandbox.stack import Sandbox
+from tests.support import KeyPair
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "sandbox-ingress-token"
+SHIPMENT = {
+    "ShipmentNo": "SHP-1", "ShipNode": "DC_EAST",
+    "ShipmentLines": {"ShipmentLine": [{"OrderNo": "000000617", "PrimeLineNo": "1", "Quantity": "1"}]},
+}
+KEY_PATH_1 = "/prod/keys/pub-key-11111111-aaaa.pem"
+KEY_PATH_2 = "/prod/keys/pub-key-22222222-bbbb.pem"
+
+
+def post_sterling(sb: Sandbox, event: str, body: str, token: str | None = TOKEN,
+                  **headers: str) -> tuple[int, Any]:
+    all_headers = {"content-type": "application/json", **headers}
+    if token is not None:
+        all_headers["authorization"] = f"Bearer {token}"
+    status, _, answer = sb.http("POST", f"/events/sterling/{event}", headers=all_headers, body=body)
+    return status, answer
+
+
+def test_sterling_event_goes_on_the_bus_with_id_and_time(sandbox: Sandbox) -> None:
+    status, answer = post_sterling(sandbox, "shipment.shipped", json.dumps(SHIPMENT),
+                                   **{"x-event-time": "2026-11-27T09:00:00Z"})
+    assert status == 202
+    events = sandbox.drain_tap()
+    assert [(e["source"], e["detail-type"]) for e in events] == [("ibm.sterling", "shipment.shipped")]
+    detail = events[0]["detail"]
+    assert detail["data"] == SHIPMENT
+    assert detail["time"] == "2026-11-27T09:00:00Z"
+    assert answer == {"accepted": 1, "ids": [detail["id"]]}
+
+
+def test_wrapped_documents_are_unwrapped(sandbox: Sandbox) -> None:
+    status, _ = post_sterling(sandbox, "shipment.shipped", json.dumps({"data": {"Shipment": SHIPMENT}}))
+    assert status == 202
+    assert sandbox.drain_tap()[0]["detail"]["data"] == SHIPMENT
+
+
+def test_the_same_document_twice_gets_the_same_event_id(sandbox: Sandbox) -> None:
+    post_sterling(sandbox, "shipment.shipped", json.dumps(SHIPMENT))
+    post_sterling(sandbox, "shipment.shipped", json.dumps(SHIPMENT))
+    first, second = sandbox.drain_tap()
+    assert first["detail"]["id"] == second["detail"]["id"]
+
+
+def test_the_next_token_is_accepted_during_rotation() -> None:
+    with Sandbox(secret={"ingress_token_next": "rotated-token"}) as sb:
+        assert post_sterling(sb, "shipment.shipped", json.dumps(SHIPMENT), token="rotated-token")[0] == 202
+        assert post_sterling(sb, "shipment.shipped", json.dumps(SHIPMENT), token=TOKEN)[0] == 202
+
+
+def test_an_iv_availability_batch_becomes_one_event_per_item(sandbox: Sandbox) -> None:
+    batch = [
+        {"type": "productAvailability.v2", "id": f"iv-{n}", "time": "2026-11-27T10:00:00Z",
+         "data": {"productId": "SKU1", "shipNode": f"N{n}", "currentAvailability": {"availableQuantity": n}}}
+        for n in (1, 2)
+    ]
+    status, answer = post_sterling(sandbox, "inventory.changed", json.dumps(batch))
+    assert status == 202
+    assert answer["accepted"] == 2
+    assert [e["detail"]["id"] for e in sandbox.drain_tap()] == ["iv-1", "iv-2"]
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "token", "status", "error"),
+    [
+        ("shipment.shipped", json.dumps(SHIPMENT), None, 401, "unauthenticated"),
+        ("shipment.shipped", json.dumps(SHIPMENT), "wrong-token", 401, "unauthenticated"),
+        ("shipment.exploded", json.dumps(SHIPMENT), TOKEN, 404, "unknown_event"),
+        ("shipment.shipped", "<Shipment ShipmentNo='1'/>", TOKEN, 400, "invalid_json"),
+        ("shipment.shipped", json.dumps([SHIPMENT]), TOKEN, 400, "invalid_document"),
+        ("shipment.shipped", json.dumps({"OrderNo": "1"}), TOKEN, 400, "invalid_document"),
+        ("inventory.changed", json.dumps({"Foo": "bar"}), TOKEN, 400, "invalid_document"),
+        ("shipment.shipped", json.dumps({"pad": "x" * 300_000}), TOKEN, 413, "too_large"),
+    ],
+    ids=["no-token", "wrong-token", "unknown-event", "not-json", "not-an-object", "wrong-root",
+         "not-inventory", "too-large"],
+)
+def test_sterling_rejections_say_why_and_put_nothing_on_the_bus(
+    sandbox: Sandbox, event: str, body: str, token: str | None, status: int, error: str,
+) -> None:
+    got, answer = post_sterling(sandbox, event, body, token=token)
+    assert got == status
+    assert answer["error"] == error
+    assert answer["reason"]
+    assert sandbox.drain_tap() == []
+
+
+def test_io_events_challenge_is_echoed(sandbox: Sandbox) -> None:
+    status, _, answer = sandbox.http("GET", "/events/commerce", query={"challenge": "abc-123"})
+    assert (status, answer) == (200, {"challenge": "abc-123"})
+    status, _, answer = sandbox.http("GET", "/events/commerce")
+    assert status == 400
+    assert answer["error"] == "missing_challenge"
+
+
+def _commerce_event(client_id: str = "sandbox-client") -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": "evt-1", "type": "com.adobe.commerce.observer.sales_order_save_commit_after",
+        "time": "2026-11-27T10:00:00.000Z", "recipient_client_id": client_id,
+        "data": {"key": "k-1", "value": {"increment_id": "000000617", "state": "new"}},
+    }
+
+
+@pytest.fixture
+def adobe_keys(monkeypatch: pytest.MonkeyPatch, keypair: KeyPair) -> dict[str, str]:
+    """Adobe's key host, served from memory: the test records which URLs were fetched."""
+    fetched: dict[str, str] = {}
+
+    def fetch(url: str) -> bytes:
+        fetched[url] = "yes"
+        return keypair.public_pem.encode()
+
+    monkeypatch.setattr(io_events, "keys", io_events.KeyCache(fetch))
+    return fetched
+
+
+def signed_post(sb: Sandbox, raw: bytes, signer: KeyPair, **extra: str) -> tuple[int, Any]:
+    headers = {
+        "content-type": "application/json",
+        "x-adobe-digital-signature-1": signer.sign(raw), "x-adobe-public-key1-path": KEY_PATH_1,
+        "x-adobe-digital-signature-2": signer.sign(raw), "x-adobe-public-key2-path": KEY_PATH_2,
+        **extra,
+    }
+    status, _, answer = sb.http("POST", "/events/commerce", headers=headers, body=raw.decode())
+    return status, answer
+
+
+def test_signed_io_event_goes_on_the_bus(keypair: KeyPair, adobe_keys: dict[str, str]) -> None:
+    with Sandbox(env={"IO_EVENTS_CLIENT_ID": "sandbox-client"}) as sb:
+        raw = json.dumps(_commerce_event()).encode()
+        assert signed_post(sb, raw, keypair) == (202, {"accepted": 1, "ids": ["evt-1"]})
+        (event,) = sb.drain_tap()
+        assert event["source"] == "adobe.commerce"
+        assert event["detail-type"] == "com.adobe.commerce.observer.sales_order_save_commit_after"
+        assert event["detail"] == _commerce_event()
+        assert set(adobe_keys) <= {io_events.KEY_HOST + KEY_PATH_1, io_events.KEY_HOST + KEY_PATH_2}
+
+
+@pytest.mark.parametrize("case", ["other-key", "tampered", "unsigned", "foreign-key-path", "wrong-recipient"])
+def test_io_event_rejections_put_nothing_on_the_bus(
+    case: str, keypair: KeyPair, other_keypair: KeyPair, adobe_keys: dict[str, str],
+) -> None:
+    with Sandbox(env={"IO_EVENTS_CLIENT_ID": "sandbox-client"}) as sb:
+        raw = json.dumps(_commerce_event()).encode()
+        if case == "other-key":
+            status, answer = signed_post(sb, raw, other_keypair)
+        elif case == "tampered":
+            headers = {"x-adobe-digital-signature-1": keypair.sign(raw), "x-adobe-public-key1-path": KEY_PATH_1}
+            status, _, answer = sb.http("POST", "/events/commerce", headers=headers,
+                                        body=raw.decode().replace("000000617", "000000618"))
+        elif case == "unsigned":
+            status, _, answer = sb.http("POST", "/events/commerce", body=raw.decode())
+        elif case == "foreign-key-path":
+            headers = {"x-adobe-digital-signature-1": keypair.sign(raw),
+                       "x-adobe-public-key1-path": "/../../evil.example/key.pem"}
+            status, _, answer = sb.http("POST", "/events/commerce", headers=headers, body=raw.decode())
+        else:
+            raw = json.dumps(_commerce_event("someone-else")).encode()
+            status, answer = signed_post(sb, raw, keypair)
+        expected = 403 if case == "wrong-recipient" else 401
+        assert status == expected
+        assert answer["reason"]
+        assert sb.drain_tap() == []
+        assert all(url.startswith(io_events.KEY_HOST + "/prod/keys/") for url in adobe_keys)
+
+
+def _cli(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", *args], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT / 'layers/connectors'}:{ROOT}"},
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_cli_run_prints_the_event_put_on_the_bus() -> None:
+    trace = _cli("run", "IngressFunction", "events/ingress/sterling_shipment_shipped.json")
+    assert trace["result"]["statusCode"] == 202
+    assert trace["calls"] == []
+    (entry,) = trace["events"]
+    assert entry["Source"] == "ibm.sterling"
+    assert entry["DetailType"] == "shipment.shipped"
+    assert entry["Detail"]["data"]["ShipmentNo"] == "SHP-000000617-1"
+    assert entry["EventBusName"]
+
+
+def test_cli_run_of_an_unauthenticated_request_puts_nothing_on_the_bus() -> None:
+    trace = _cli("run", "IngressFunction", "events/ingress/sterling_unauthenticated.json")
+    assert trace["result"]["statusCode"] == 401
+    assert trace["events"] == []
+
+
+def test_cli_invoke_works_without_docker() -> None:
+    result = _cli("invoke", "IngressFunction", "-e", "events/ingress/commerce_challenge.json")
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"]) == {"challenge": "8ec8d794-e0ab-42df-9017-e3dada8e84f7"}

@@ -1,0 +1,231 @@
+"""Stock sync end to end on the sandbox: Sterling availability changes go through ingress, the bus,
+the rule's SQS queue and StockSyncFunction's batches into the Commerce simulator's MSI source items.
+Bodies are asserted as Commerce received them, and every Commerce call is held to the contract.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omsbridge.sterling import SterlingClient, TokenAuth
+from sandbox.contracts import assert_commerce_contract
+from sandbox.sim.base import Fault
+from sandbox.stack import SANDBOX_SECRET, Sandbox
+
+FUNCTION = "StockSyncFunction"
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "stock_sync"
+SOURCE_ITEMS = "/V1/inventory/source-items"
+T1, T2, T3 = "2026-03-01T10:00:00Z", "2026-03-01T10:05:00Z", "2026-03-01T10:10:00Z"
+
+SEED: dict[str, Any] = {
+    "commerce": {
+        "products": [{"sku": sku, "name": sku, "type_id": "simple"} for sku in ("MUG", "TEE", "CAP")],
+        "sources": [{"source_code": code, "name": code} for code in ("default", "store_1", "store_2")],
+    },
+    "sterling": {
+        "nodes": [{"ShipNode": "default", "NodeType": "DC", "Description": "DC"},
+                  {"ShipNode": "store_1", "NodeType": "Store", "Description": "Store 1"},
+                  {"ShipNode": "store_2", "NodeType": "Store", "Description": "Store 2"}],
+    },
+}
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(seed=copy.deepcopy(SEED)) as box:
+        yield box
+
+
+def sterling_api(box: Sandbox) -> SterlingClient:
+    """What a WMS or ERP uses to move stock in Sterling."""
+    base = f"{box.url('sterling')}/smcfs/restapi"
+    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
+                                                     SANDBOX_SECRET["sterling_password"]))
+
+
+def rtam(sku: str, when: str, **nodes: str) -> dict[str, Any]:
+    return {"id": f"{sku}-{when}", "time": when, "data": {
+        "ItemID": sku, "UnitOfMeasure": "EACH", "InventoryOrganizationCode": "DEFAULT",
+        "AvailabilityChanges": {"AvailabilityChange": [
+            {"Node": node, "OnhandAvailableQuantity": qty} for node, qty in nodes.items()]}}}
+
+
+def posted(box: Sandbox) -> list[Any]:
+    return [call["body"] for call in box.commerce.calls_to(SOURCE_ITEMS, "POST")]
+
+
+def stock(box: Sandbox) -> dict[tuple[str, str], tuple[float, int]]:
+    return {key: (float(item["quantity"]), int(item["status"])) for key, item in box.commerce.source_items.items()}
+
+
+def watermark(box: Sandbox, sku: str, source: str) -> str | None:
+    table = box.aws.physical["StateTable"]
+    item = box.aws.dynamodb.get_item(TableName=table, Key={"pk": {"S": f"stock#{sku}#{source}"},
+                                                           "sk": {"S": "watermark"}}).get("Item")
+    return item["stamp"]["S"] if item else None
+
+
+def test_a_sterling_adjustment_reaches_commerce_as_one_source_items_call(sb: Sandbox) -> None:
+    sterling_api(sb).adjust_inventory([
+        {"ItemID": "MUG", "ShipNode": "default", "Quantity": "40", "AdjustmentType": "ABSOLUTE"},
+        {"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "3", "AdjustmentType": "ABSOLUTE"},
+        {"ItemID": "TEE", "ShipNode": "store_2", "Quantity": "7.5", "AdjustmentType": "ABSOLUTE"},
+    ])
+    sb.deliver()
+    assert [(e["source"], e["detail-type"]) for e in sb.bus_events] == [
+        ("ibm.sterling", "inventory.changed"), ("ibm.sterling", "inventory.changed")]
+    # Both of Sterling's documents (one per item) arrive in one batch: one Commerce call.
+    assert posted(sb) == [{"sourceItems": [
+        {"sku": "MUG", "source_code": "default", "quantity": 40, "status": 1},
+        {"sku": "MUG", "source_code": "store_1", "quantity": 3, "status": 1},
+        {"sku": "TEE", "source_code": "store_2", "quantity": 7.5, "status": 1},
+    ]}]
+    assert stock(sb) == {("MUG", "default"): (40, 1), ("MUG", "store_1"): (3, 1), ("TEE", "store_2"): (7.5, 1)}
+    assert watermark(sb, "MUG", "store_1") is not None
+    assert sb.dlq(FUNCTION) == []
+    # Selling out is a change too: quantity 0, out of stock.
+    sterling_api(sb).adjust_inventory([{"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "-3"}])
+    sb.deliver()
+    assert posted(sb)[-1] == {"sourceItems": [{"sku": "MUG", "source_code": "store_1", "quantity": 0, "status": 0}]}
+    assert_commerce_contract(sb.commerce)
+
+
+def test_the_sample_inventory_visibility_event_updates_its_node() -> None:
+    seed = json.loads((EVENTS / "seed.json").read_text())
+    record = json.loads((EVENTS / "sqs_iv_event.json").read_text())["Records"][0]
+    event = json.loads(record["body"])
+    with Sandbox(seed=seed) as box:
+        box.publish(event["source"], event["detail-type"], event["detail"])
+        box.deliver()
+        # The IV event's own computeTs is the time the stale guard keeps.
+        assert posted(box) == [{"sourceItems": [
+            {"sku": "DEMO-MUG", "source_code": "store_1", "quantity": 4, "status": 1}]}]
+        assert watermark(box, "DEMO-MUG", "store_1") == "2026-03-01T10:01:59.250000Z"
+        assert_commerce_contract(box.commerce)
+
+
+def test_late_and_repeated_events_never_overwrite_newer_stock(sb: Sandbox) -> None:
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T2, store_1="5.00"))
+    sb.deliver()
+    # Later deliveries: the older event, a duplicate of the applied one, and the older one again.
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, store_1="99.00"))
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T2, store_1="5.00"))
+    sb.deliver()
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, store_1="99.00"))
+    sb.deliver()
+    assert posted(sb) == [{"sourceItems": [{"sku": "MUG", "source_code": "store_1", "quantity": 5, "status": 1}]}]
+    assert stock(sb) == {("MUG", "store_1"): (5, 1)}
+    assert watermark(sb, "MUG", "store_1") == "2026-03-01T10:05:00.000000Z"
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T3, store_1="4.00"))
+    sb.deliver()
+    assert stock(sb) == {("MUG", "store_1"): (4, 1)}
+    assert sb.dlq(FUNCTION) == []
+
+
+def test_only_the_message_whose_rows_failed_is_retried_and_then_applied() -> None:
+    with Sandbox(seed=copy.deepcopy(SEED), env={"STOCK_SYNC_CHUNK_SIZE": "1"}) as box:
+        box.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, store_1="1.00"))
+        box.publish("ibm.sterling", "inventory.changed", rtam("TEE", T1, store_1="2.00"))
+        # Commerce is down for the first call and the client's retries of it.
+        box.commerce.faults.script(r"/inventory/source-items$", Fault("status", status=503), times=4)
+        box.deliver()
+        bodies = [json.dumps(body["sourceItems"]) for body in posted(box)]
+        mug = json.dumps([{"sku": "MUG", "source_code": "store_1", "quantity": 1, "status": 1}])
+        tee = json.dumps([{"sku": "TEE", "source_code": "store_1", "quantity": 2, "status": 1}])
+        failed_first = bodies[0]
+        other = tee if failed_first == mug else mug
+        # Four tries of the first item (503), the other item once, then the redelivered message once.
+        assert bodies == [failed_first] * 4 + [other, failed_first]
+        assert [call["status"] for call in box.commerce.calls_to(SOURCE_ITEMS, "POST")] == [503] * 4 + [200, 200]
+        assert stock(box) == {("MUG", "store_1"): (1, 1), ("TEE", "store_1"): (2, 1)}
+        results = [inv["result"] for inv in box.invocations if inv["function"] == FUNCTION]
+        assert [len(result["batchItemFailures"]) for result in results] == [1, 0]
+        assert box.dlq(FUNCTION) == []
+        assert_commerce_contract(box.commerce)
+
+
+def test_an_unknown_sku_is_parked_with_its_reason_and_the_rest_applied(sb: Sandbox) -> None:
+    sb.publish("ibm.sterling", "inventory.changed", rtam("GHOST", T1, store_1="4.00"))
+    sb.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, default="9.00"))
+    sb.deliver()
+    first, second = posted(sb)
+    assert sorted(first["sourceItems"], key=lambda item: item["sku"]) == [
+        {"sku": "GHOST", "source_code": "store_1", "quantity": 4, "status": 1},
+        {"sku": "MUG", "source_code": "default", "quantity": 9, "status": 1},
+    ]
+    assert second == {"sourceItems": [{"sku": "MUG", "source_code": "default", "quantity": 9, "status": 1}]}
+    assert stock(sb) == {("MUG", "default"): (9, 1)}
+    parked = sb.dlq(FUNCTION)
+    assert len(parked) == 1
+    assert parked[0]["flow"] == "stock_sync"
+    assert parked[0]["event"]["detail"]["data"]["ItemID"] == "GHOST"
+    index = [item["sku"] for item in first["sourceItems"]].index("GHOST")
+    assert parked[0]["reason"] == {
+        "error": "PermanentError", "system": "commerce", "status": 400, "code": "source_item_rejected",
+        "reason": "Commerce rejected source items: GHOST at store_1: "
+                  f'Product with SKU "GHOST" does not exist (source item {index}).'}
+    assert watermark(sb, "GHOST", "store_1") is None
+    # Not retried: the one invocation reported no failures.
+    assert [inv["result"] for inv in sb.invocations if inv["function"] == FUNCTION] == [{"batchItemFailures": []}]
+    assert_commerce_contract(sb.commerce)
+
+
+def test_a_large_load_goes_through_the_async_bulk_endpoint() -> None:
+    env = {"STOCK_SYNC_CHUNK_SIZE": "2", "STOCK_SYNC_BULK_THRESHOLD": "2", "STOCK_SYNC_BULK_POLL_SECONDS": "0.01"}
+    with Sandbox(seed=copy.deepcopy(SEED), env=env) as box:
+        box.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, default="1", store_1="2", store_2="3"))
+        box.deliver()
+        uuid = box.commerce.calls[0]["response"]["bulk_uuid"]
+        # Accepted, then polled: open on the first status read, complete on the next.
+        assert [(call["method"], call["path"], call["status"]) for call in box.commerce.calls] == [
+            ("POST", "/rest/default/async/bulk/V1/inventory/source-items", 202),
+            ("GET", f"/rest/default/V1/bulk/{uuid}/status", 200),
+            ("GET", f"/rest/default/V1/bulk/{uuid}/status", 200)]
+        assert [[op["status"] for op in call["response"]["operations_list"]]
+                for call in box.commerce.calls[1:]] == [[4, 4], [1, 1]]
+        assert box.commerce.calls[0]["body"] == [
+            {"sourceItems": [{"sku": "MUG", "source_code": "default", "quantity": 1, "status": 1},
+                             {"sku": "MUG", "source_code": "store_1", "quantity": 2, "status": 1}]},
+            {"sourceItems": [{"sku": "MUG", "source_code": "store_2", "quantity": 3, "status": 1}]},
+        ]
+        assert stock(box) == {("MUG", "default"): (1, 1), ("MUG", "store_1"): (2, 1), ("MUG", "store_2"): (3, 1)}
+        assert watermark(box, "MUG", "store_2") == "2026-03-01T10:00:00.000000Z"
+        assert_commerce_contract(box.commerce)
+
+
+def test_the_scheduled_reconciliation_pushes_only_the_drift() -> None:
+    seed = copy.deepcopy(SEED)
+    seed["commerce"]["source_items"] = [
+        {"sku": "MUG", "source_code": "default", "quantity": 40, "status": 1},
+        {"sku": "MUG", "source_code": "store_1", "quantity": 8, "status": 1},
+        {"sku": "TEE", "source_code": "default", "quantity": 0, "status": 0},
+        {"sku": "CAP", "source_code": "store_2", "quantity": 5, "status": 1},
+    ]
+    seed["sterling"]["inventory"] = [
+        {"ItemID": "MUG", "ShipNode": "default", "Quantity": 40},
+        {"ItemID": "MUG", "ShipNode": "store_1", "Quantity": 2},
+        {"ItemID": "TEE", "ShipNode": "default", "Quantity": 6},
+        {"ItemID": "CAP", "ShipNode": "store_2", "Quantity": 1},
+    ]
+    with Sandbox(seed=seed, env={"STOCK_SYNC_RECONCILE_NODES": "default,store_1"}) as box:
+        answer = box.invoke(FUNCTION, json.loads((EVENTS / "scheduled_reconcile.json").read_text()))
+        assert answer == {"status": "reconciled", "nodes": ["default", "store_1"], "compared": 3, "drift": 2,
+                          "processed": 2, "stale": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+        asked = [call["body"] for call in box.sterling.calls_to("/invoke/getAvailableInventory")]
+        assert asked == [{"OrganizationCode": "DEFAULT",
+                          "PromiseLines": {"PromiseLine": [
+                              {"LineId": "1", "UnitOfMeasure": "EACH", "ItemID": "MUG"},
+                              {"LineId": "2", "UnitOfMeasure": "EACH", "ItemID": "TEE"}]},
+                          "ShipNodes": {"ShipNode": [{"Node": "default"}, {"Node": "store_1"}]}}]
+        # CAP at store_2 is outside the configured nodes; TEE is not assigned to store_1 and has none there.
+        assert posted(box) == [{"sourceItems": [
+            {"sku": "MUG", "source_code": "store_1", "quantity": 2, "status": 1},
+            {"sku": "TEE", "source_code": "default", "quantity": 6, "status": 1}]}]
+        assert stock(box)[("CAP", "store_2")] == (5, 1)
+        assert_commerce_contract(box.commerce)

@@ -4,7 +4,10 @@
 
 Generates RTAM ``inventory.changed`` events (one SKU, one to three nodes each) over ``--skus`` ×
 ``--nodes`` items, with a strictly increasing Sterling clock; then re-delivers some events
-(duplicates) and displaces others (out-of-order arrivals) until ``--rows`` rows are in flight. The
+(duplicates) and displaces others (out-of-order arrivals) until ``--rows`` rows are in flight.
+Which SKU moves follows a Zipf law of exponent ``--skew`` (1.0 by default, as sales do: a few
+SKUs change all the time, most rarely); ``--skew 0`` picks SKUs uniformly, the worst case for
+coalescing since nearly every row is then the only one of its item in a batch. The
 events are handed to the function as SQS batches of the template's ``StockSyncBatchSize``, the way
 Lambda's event source mapping delivers them (messages it reports as failed are delivered again),
 against the sandbox: moto DynamoDB for the watermarks and the Commerce simulator answering after
@@ -19,6 +22,7 @@ row, on the first ``--baseline-rows`` rows. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -55,14 +59,15 @@ def _changes(event: dict[str, Any]) -> list[dict[str, Any]]:
     return changes
 
 
-def generate(rows: int, skus: int, nodes: int, seed: int) -> Workload:
+def generate(rows: int, skus: int, nodes: int, seed: int, skew: float = 1.0) -> Workload:
     rng = random.Random(seed)
     work = Workload([], skus=[f"SKU-{n:05d}" for n in range(skus)], nodes=[f"node_{n:02d}" for n in range(nodes)])
+    popularity = list(itertools.accumulate(1 / (rank + 1) ** skew for rank in range(skus)))
     clock = START
     produced: list[dict[str, Any]] = []
     in_flight = 0
     while in_flight < rows:
-        sku = rng.choice(work.skus)
+        sku = rng.choices(work.skus, cum_weights=popularity)[0]
         clock += timedelta(milliseconds=rng.randint(1, 50))
         when = clock.isoformat().replace("+00:00", "Z")
         picked = rng.sample(work.nodes, min(len(work.nodes), rng.randint(1, 3), rows - in_flight))
@@ -161,13 +166,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--skus", type=int, default=2_000)
     parser.add_argument("--nodes", type=int, default=10)
+    parser.add_argument("--skew", type=float, default=1.0, help="Zipf exponent of SKU popularity (0 = uniform)")
     parser.add_argument("--latency", type=float, default=0.03, help="seconds per Commerce call")
     parser.add_argument("--batch-size", type=int, default=0, help="messages per invocation (default: template)")
     parser.add_argument("--baseline-rows", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    work = generate(args.rows, args.skus, args.nodes, args.seed)
+    work = generate(args.rows, args.skus, args.nodes, args.seed, args.skew)
     with Sandbox(seed=seed_for(work)) as sb:
         batch_size = args.batch_size or int(sb.parameters()["StockSyncBatchSize"])
         chunk_size = int(sb.environment(FUNCTION)["STOCK_SYNC_CHUNK_SIZE"])
@@ -182,6 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows": rows,
         "events": len(work.events),
         "items": len(work.truth),
+        "skew": args.skew,
         "batch_size": batch_size,
         "chunk_size": chunk_size,
         "invocations": run.invocations,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sandbox.stack import ApiServer, FunctionError, Sandbox
+from sandbox.stack import REPLAY_PATH, ApiServer, FunctionError, Sandbox
 
 
 def _pairs(values: list[str]) -> dict[str, str]:
@@ -97,6 +97,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay_dlq(args: argparse.Namespace) -> int:
+    import httpx
+
+    answer = httpx.post(args.api.rstrip("/") + REPLAY_PATH, timeout=600)
+    answer.raise_for_status()
+    print(json.dumps(answer.json()))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
@@ -130,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--env", action="append", default=[], metavar="K=V")
     run.add_argument("--secret", action="append", default=[], metavar="K=V|K=@file")
     run.set_defaults(func=cmd_run)
+
+    replay = commands.add_parser(
+        "replay-dlq", help="send every dead-lettered event of a running `up` sandbox back to its function")
+    replay.add_argument("--api", required=True, help="the api URL `python -m sandbox up` printed")
+    replay.set_defaults(func=cmd_replay_dlq)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -458,6 +458,36 @@ class Sandbox:
                 QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
         return [json.loads(message["Body"]) for message in messages]
 
+    def replay_dlq(self) -> dict[str, int]:
+        """Send every dead-lettered event back to its function, as an operator does once the cause
+        is fixed. Each message is removed from the DLQ once its replay has been handed over; an event
+        that fails again lands in the DLQ again. Returns the number replayed per function."""
+        replayed: dict[str, int] = {}
+        for logical_id, function in self.stack.functions.items():
+            names = {function.dlq, template.ref_name(function.environment.get("DLQ_URL"))}
+            names |= {self._redrive_target(source["queue"]) for source in function.queues}
+            for name in sorted(n for n in names if n):
+                url = self.aws.physical[name]
+                for message in self._take_all(url):
+                    event = original_event(json.loads(message["Body"]))
+                    if function.queues:
+                        source_url = self.aws.physical[function.queues[0]["queue"]]
+                        self.aws.sqs.send_message(QueueUrl=source_url, MessageBody=json.dumps(event))
+                    else:
+                        self.invoke_async(logical_id, event)
+                    replayed[logical_id] = replayed.get(logical_id, 0) + 1
+        self.deliver()
+        return replayed
+
+    def _take_all(self, queue_url: str) -> list[dict[str, Any]]:
+        taken: list[dict[str, Any]] = []
+        while batch := self.aws.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", []):
+            for message in batch:
+                self.aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            taken.extend(batch)
+        return taken
+
     # -- HTTP API -------------------------------------------------------------------------------
 
     def http(self, method: str, path: str, headers: dict[str, str] | None = None,
@@ -476,6 +506,18 @@ class Sandbox:
         except FunctionError:
             return 500, {"content-type": "application/json"}, {"message": "Internal Server Error"}
         return parse_api_result(result)
+
+
+def original_event(record: dict[str, Any]) -> dict[str, Any]:
+    """The event inside a DLQ record: ours (``event``), Lambda's on-failure record
+    (``requestPayload``), or an SQS message redriven as it was (the EventBridge event itself)."""
+    if "flow" in record and "event" in record:
+        inner: dict[str, Any] = record["event"]
+        return inner
+    if "requestPayload" in record:
+        payload: dict[str, Any] = record["requestPayload"]
+        return payload
+    return record
 
 
 def api_event(method: str, path: str, headers: dict[str, str], body: str | bytes | None,
@@ -529,6 +571,10 @@ def _now() -> str:
     return now_iso()
 
 
+# Not an API Gateway route: the sandbox's own operator action, used by ``python -m sandbox replay-dlq``.
+REPLAY_PATH = "/_sandbox/replay-dlq"
+
+
 class ApiServer:
     """The HTTP API on loopback, for ``python -m sandbox up`` and the HTTP benchmarks."""
 
@@ -537,6 +583,7 @@ class ApiServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
@@ -544,9 +591,12 @@ class ApiServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else None
-                status, headers, parsed = box.http(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                    body.decode() if body is not None else None)
+                if self.command == "POST" and self.path == REPLAY_PATH:
+                    status, headers, parsed = 200, {}, {"replayed": box.replay_dlq()}
+                else:
+                    status, headers, parsed = box.http(
+                        self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                        body.decode() if body is not None else None)
                 payload = b"" if parsed is None else (
                     parsed.encode() if isinstance(parsed, str) else json.dumps(parsed).encode())
                 self.send_response(status)

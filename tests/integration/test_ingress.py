@@ -209,3 +209,16 @@ def test_cli_invoke_works_without_docker() -> None:
     result = _cli("invoke", "IngressFunction", "-e", "events/ingress/commerce_challenge.json")
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"challenge": "8ec8d794-e0ab-42df-9017-e3dada8e84f7"}
+
+
+def test_card_data_in_a_commerce_event_is_cut_to_the_last_four(keypair: KeyPair, adobe_keys: dict[str, str]) -> None:
+    event = _commerce_event()
+    event["data"]["value"]["payment"] = {
+        "method": "checkmo", "cc_last_4": "1111",
+        "additional_information": {"cc_number": "4111 1111 1111 1111", "cc_cid": "123"},
+    }
+    with Sandbox(env={"IO_EVENTS_CLIENT_ID": "sandbox-client"}) as sb:
+        assert signed_post(sb, json.dumps(event).encode(), keypair)[0] == 202
+        (bus_event,) = sb.drain_tap()
+    payment = bus_event["detail"]["data"]["value"]["payment"]
+    assert payment == {"method": "checkmo", "cc_last_4": "1111", "additional_information": {"cc_number": "xxxx-1111"}}

@@ -14,8 +14,9 @@ import pytest
 from omsbridge import config
 from omsbridge.flows import stock_check
 from sandbox.contracts import assert_commerce_contract
-from sandbox.sim.base import Fault
+from sandbox.sim.base import Fault, SimServer
 from sandbox.sim.commerce import catalog
+from sandbox.sim.sterling.iv import IvSim
 from sandbox.stack import Sandbox
 from tests.support import KeyPair
 
@@ -24,6 +25,7 @@ EVENTS = ROOT / "events" / "stock_check"
 ROUTE = "/webhooks/stock-check"
 AVAILABILITY = "/smcfs/restapi/invoke/getAvailableInventory"
 UNAVAILABLE = "We could not confirm stock right now. Please try again in a moment."
+IV_CREDENTIALS = {"iv_client_id": "iv-client", "iv_client_secret": "iv-secret"}
 
 SEED = {
     "sterling": {"inventory": [
@@ -55,7 +57,7 @@ def signed(key: KeyPair | None, body: str | bytes) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def box(keypair: KeyPair) -> Iterator[Sandbox]:
     env = {"COMMERCE_WEBHOOK_PUBLIC_KEY": keypair.public_pem, "STOCK_CHECK_CACHE_SECONDS": "0"}
-    with Sandbox(seed=SEED, env=env) as sandbox:
+    with Sandbox(seed=SEED, env=env, secret=IV_CREDENTIALS) as sandbox:
         catalog.register(sandbox.commerce)
         # The first request makes StockCheckFunction the sandbox's container; only it runs here, so
         # settings a test changes (``configure``) stay in force until the test resets them.
@@ -73,6 +75,16 @@ def sb(box: Sandbox) -> Iterator[Sandbox]:
     stock_check.child_sku_cache.clear()
     yield box
     box.sterling.faults.clear()
+
+
+@pytest.fixture(scope="module")
+def iv(box: Sandbox) -> Iterator[tuple[IvSim, str]]:
+    """Inventory Visibility over the Sterling simulator's stock, and its base URL for IV_BASE_URL."""
+    simulator = IvSim(box.sterling.inventory, IV_CREDENTIALS["iv_client_id"], IV_CREDENTIALS["iv_client_secret"],
+                      groups={"STORES": ["STORE_9"]})
+    server = SimServer(simulator).start()
+    yield simulator, f"{server.url}/inventory/tenant-1"
+    server.stop()
 
 
 Configure = Callable[..., None]
@@ -249,3 +261,46 @@ def test_configurable_add_to_cart_checks_the_selected_child(sb: Sandbox, keypair
         "fields": "items[id,sku]",
     }
     assert_commerce_contract(sb.commerce)
+
+
+def iv_lines(*skus: str, nodes: list[str] | None = None) -> list[dict[str, Any]]:
+    lines = [{"lineId": str(n), "itemId": sku, "unitOfMeasure": "EACH", "deliveryMethod": "SHP"}
+             for n, sku in enumerate(skus, start=1)]
+    return [{**line, "shipNodes": nodes} for line in lines] if nodes is not None else lines
+
+
+def test_inventory_visibility_network_availability(sb: Sandbox, configure: Configure, keypair: KeyPair,
+                                                   iv: tuple[IvSim, str]) -> None:
+    simulator, url = iv
+    simulator.calls.clear()
+    configure(STOCK_CHECK_AVAILABILITY="iv_network", IV_BASE_URL=url)
+    assert check(sb, event_body("order_place"), keypair) == (
+        200, {"op": "exception", "message": "Only 1 of Blue Shirt M (MS-BLUE-M) left in stock."})
+    configure(STOCK_CHECK_DISTRIBUTION_GROUP="STORES")
+    assert check(sb, event_body("cart_item_saved"), keypair) == (
+        200, {"op": "exception", "message": "Blue Shirt M (MS-BLUE-M) is out of stock."})
+    assert [(c["path"], c["body"]) for c in simulator.calls if "availability" in c["path"]] == [
+        ("/inventory/tenant-1/v1/availability/network",
+         {"distributionGroupId": "DEFAULT", "lines": iv_lines("MS-BLUE-M", "MH-1-M-BLUE")}),
+        ("/inventory/tenant-1/v1/availability/network",
+         {"distributionGroupId": "STORES", "lines": iv_lines("MS-BLUE-M")}),
+    ]
+    assert availability_requests(sb) == []
+
+
+def test_inventory_visibility_node_availability(sb: Sandbox, configure: Configure, keypair: KeyPair,
+                                                iv: tuple[IvSim, str]) -> None:
+    simulator, url = iv
+    simulator.calls.clear()
+    configure(STOCK_CHECK_AVAILABILITY="iv_node", IV_BASE_URL=url, STOCK_CHECK_SHIP_NODES="STORE_9")
+    body = json.dumps({"item": {"sku": "MH-1-M-BLUE", "name": "Hoodie", "qty": 40}})
+    assert check(sb, body, keypair) == (200, {"op": "success"})
+    [token, call] = simulator.calls
+    assert token["path"] == "/inventory/tenant-1/v1/oauth2/token"
+    assert call["body"] == {"lines": iv_lines("MH-1-M-BLUE", nodes=["STORE_9"])}
+
+
+def test_inventory_visibility_node_mode_without_nodes_is_a_configuration_error(
+        sb: Sandbox, configure: Configure, keypair: KeyPair, iv: tuple[IvSim, str]) -> None:
+    configure(STOCK_CHECK_AVAILABILITY="iv_node", IV_BASE_URL=iv[1], STOCK_CHECK_FAIL_MODE="closed")
+    assert check(sb, event_body("cart_item_saved"), keypair) == (200, {"op": "exception", "message": UNAVAILABLE})

@@ -132,7 +132,8 @@ def test_the_adapter_is_the_one_carrier_adapter_names(environment: pytest.Monkey
     config.reset()
     assert carrier.adapter() is carrier.adapter() is made[0]
     config.reset()  # a new container builds its own, and the old one is closed
-    assert made[0].closed and carrier.adapter() is made[1]
+    assert made[0].closed
+    assert carrier.adapter() is made[1]
 
 
 def test_an_unknown_adapter_name_is_a_permanent_error_naming_the_known_ones(
@@ -203,7 +204,8 @@ def test_a_booking_whose_answer_was_lost_is_resent_and_booked_once(server: SimSe
 
 
 @pytest.mark.parametrize(("key", "request_", "reason"), [
-    ("wrong-key", REQUEST, r"carrier answered 401 \(unauthorized: missing or invalid X-Api-Key\) to POST /v1/shipments"),
+    ("wrong-key", REQUEST,
+     r"carrier answered 401 \(unauthorized: missing or invalid X-Api-Key\) to POST /v1/shipments"),
     (KEY, REQUEST.model_copy(update={"ship_to": Address(name="Jane Doe")}),
      r"carrier answered 400 \(invalid_request: ship_to.postal_code is required\)"),
 ])

@@ -33,13 +33,15 @@ def test_a_booking_answers_tracking_number_and_label() -> None:
         "service_code": "UPSNGround",
         "label": {"reference": "LBL-000001", "format": "PDF", "url": "/v1/labels/LBL-000001"}})
     read = sim.dispatch(Request("GET", "/v1/shipments/CS-000001", {}, "", {"x-api-key": KEY}, b""))
-    assert read.body["reference"] == "DC/SH1/C1" and read.body["status"] == "booked"
+    assert read.body["reference"] == "DC/SH1/C1"
+    assert read.body["status"] == "booked"
 
 
 def test_a_repeated_key_answers_the_first_answer_and_books_nothing() -> None:
     sim = CarrierSim(api_key=KEY)
     first, again = post(sim, BOOKING), post(sim, BOOKING)
-    assert again.body == first.body and again.headers == {"Idempotent-Replayed": "true"}
+    assert again.body == first.body
+    assert again.headers == {"Idempotent-Replayed": "true"}
     assert len(sim.bookings) == 1
 
 

@@ -312,8 +312,9 @@ def test_a_malformed_message_is_parked_alone(shop: FakeCommerce, env: dict[str, 
     assert len(shop.posted()) == 1
 
 
-def test_a_row_that_loses_the_watermark_race_is_repaired_from_sterling(
-    shop: FakeCommerce, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("concurrent", [T3, T1], ids=["newer-write-meanwhile", "older-write-meanwhile"])
+def test_a_row_whose_watermark_moved_meanwhile_is_repaired_from_sterling(
+    shop: FakeCommerce, monkeypatch: pytest.MonkeyPatch, concurrent: str,
 ) -> None:
     sterling = FakeSterling({("SKU-1", "store_1"): "8.00"})
     monkeypatch.setattr(stock_sync.sterling, "client", lambda: sterling)
@@ -321,8 +322,9 @@ def test_a_row_that_loses_the_watermark_race_is_repaired_from_sterling(
 
     def concurrent_newer_write(items: list[dict[str, Any]]) -> None:
         real_write(items)
-        # Another invocation applies a newer event between our call and our watermark write.
-        state.advance_watermark("stock#SKU-1#store_1", stamp(T3))
+        # Another invocation applies its event between our read and our watermark write: either
+        # way Commerce may now hold the older value.
+        state.advance_watermark("stock#SKU-1#store_1", stamp(concurrent))
 
     monkeypatch.setattr(shop, "upsert_source_items", concurrent_newer_write)
     result = stock_sync.sync_batch([record("m1", rtam("SKU-1", T2, store_1="1"))])
@@ -330,6 +332,7 @@ def test_a_row_that_loses_the_watermark_race_is_repaired_from_sterling(
     assert sterling.calls == [(["SKU-1"], ["store_1"])]
     assert shop.posted()[-1] == {"sourceItems": [{"sku": "SKU-1", "source_code": "store_1", "quantity": 8,
                                                   "status": 1}]}
+    # The repair is stamped with the time Sterling was asked, after both events.
     assert mark("SKU-1", "store_1") > stamp(T3)  # type: ignore[operator]
 
 
@@ -400,3 +403,18 @@ def test_the_handler_reports_exactly_the_failed_messages(shop: FakeCommerce) -> 
     assert _handler()(event, LambdaContext("StockSyncFunction")) == {
         "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
     assert _handler()(event, LambdaContext("StockSyncFunction")) == {"batchItemFailures": []}
+
+
+def test_watermarks_are_read_in_batches_and_advanced_only_where_unchanged(env: dict[str, str]) -> None:
+    keys = [f"stock#SKU-{n}#store_1" for n in range(250)]  # three BatchGetItem pages
+    for pk in keys[:200]:
+        state.advance_watermark(pk, stamp(T1))
+    seen = state.read_watermarks([*keys, keys[0]])
+    assert seen == {pk: stamp(T1) for pk in keys[:200]}
+    # Meanwhile another invocation moves one existing and creates one absent watermark.
+    state.advance_watermark(keys[5], stamp(T3))
+    state.advance_watermark(keys[220], stamp(T1))
+    behind = state.advance_watermarks({pk: stamp(T2) for pk in keys}, seen)
+    assert behind == {keys[5], keys[220]}
+    assert state.read_watermarks(keys) == {
+        **{pk: stamp(T2) for pk in keys}, keys[5]: stamp(T3), keys[220]: stamp(T1)}

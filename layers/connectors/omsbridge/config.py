@@ -67,6 +67,15 @@ class Settings(BaseModel):
     stock_sync_bulk_max_wait_seconds: float = 60.0
     stock_sync_reconcile_nodes: str = ""
     stock_sync_reconcile_page_size: int = 100
+    # The stack's functions (logical ids, comma-separated), for GET /info.
+    stack_functions: str = ""
+    # Storefront API (StorefrontFunction): browser origins allowed by CORS (comma-separated, empty =
+    # same origin only), how long answers are reused and cached, how far a pickup store may be.
+    storefront_origins: str = ""
+    storefront_cache_seconds: float = 5.0
+    storefront_timeout_ms: int = 3000
+    storefront_pickup_radius: float = 50.0
+    storefront_distance_unit: Literal["MILE", "KM"] = "MILE"
 
     @field_validator("order_hold_amount", mode="before")
     @classmethod

@@ -17,8 +17,11 @@ from typing import Any
 import httpx
 
 from omsbridge.errors import PermanentError, RetryableError
+from omsbridge.observability import count, latency
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Answers that say the far side is unwell or refuses our credentials; other 4xx are about the data.
+UPSTREAM_FAILURES = frozenset({401, 403, 408, 425, 429, *range(500, 600)})
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,11 @@ def send(
     last: RetryableError | None = None
     for attempt in range(attempts):
         retry_after: float | None = None
+        started = time.perf_counter()
         try:
             response = client.send(request)
         except httpx.TransportError as exc:
+            _observe(system, started, failed=True)
             # Only a failure to connect proves the request never left; anything later may have
             # reached the far side, which matters for a call that must not be repeated blindly.
             never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
@@ -80,6 +85,7 @@ def send(
             what = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
             last = error_cls(f"{system} {what}: {type(exc).__name__}", system=system)
         else:
+            _observe(system, started, failed=response.status_code in UPSTREAM_FAILURES)
             if response.is_success:
                 return response
             body = _body(response)
@@ -99,6 +105,13 @@ def send(
             policy.sleep(policy.delay(attempt, retry_after))
     assert last is not None
     raise last
+
+
+def _observe(system: str, started: float, *, failed: bool) -> None:
+    """Per attempt: ``<system>_latency`` and ``<system>_error`` (1 failed, 0 answered), so the
+    error metric's Sum counts failures, its Average is the error rate, its SampleCount the calls."""
+    latency(system, (time.perf_counter() - started) * 1000)
+    count(f"{system}_error", 1 if failed else 0)
 
 
 def _body(response: httpx.Response) -> Any:

@@ -129,10 +129,16 @@ def read_watermarks(pks: Iterable[str], sk: str = "watermark", *, attempts: int 
     return found
 
 
-def advance_watermarks(stamps: Mapping[str, str], sk: str = "watermark", *, workers: int = 8) -> set[str]:
-    """:func:`advance_watermark` for many keys: one conditional write each, several in flight at
-    once (DynamoDB has no batched conditional write short of a transaction, which fails as a
-    whole). Returns the keys that did not advance because a newer or equal stamp was there."""
+def advance_watermarks(stamps: Mapping[str, str], seen: Mapping[str, str], sk: str = "watermark", *,
+                       workers: int = 8) -> set[str]:
+    """Move many watermarks forward after reading them with :func:`read_watermarks`: ``stamps``
+    are the new ones, ``seen`` what the read found (a key absent from it had none).
+
+    Each write is conditional on the watermark being still what was seen, so any write another
+    invocation made in between is noticed, newer or older. DynamoDB has no batched conditional
+    write short of a transaction (which fails as a whole), so the writes go one by one, several in
+    flight at once. Returns the keys that changed since they were read and were left alone.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from botocore.exceptions import ClientError
@@ -142,13 +148,13 @@ def advance_watermarks(stamps: Mapping[str, str], sk: str = "watermark", *, work
     table = config.settings().state_table
 
     def advance(pk: str) -> str | None:
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "stamp = :seen", "ExpressionAttributeValues": {":seen": {"S": seen[pk]}}}
+            if pk in seen else {"ConditionExpression": "attribute_not_exists(stamp)"}
+        )
         try:
-            client.put_item(
-                TableName=table,
-                Item={"pk": {"S": pk}, "sk": {"S": sk}, "stamp": {"S": stamps[pk]}},
-                ConditionExpression="attribute_not_exists(stamp) OR stamp < :stamp",
-                ExpressionAttributeValues={":stamp": {"S": stamps[pk]}},
-            )
+            client.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}, "stamp": {"S": stamps[pk]}},
+                            **condition)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return pk

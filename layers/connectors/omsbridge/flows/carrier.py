@@ -152,18 +152,23 @@ def _track(update: TrackingUpdate) -> dict[str, Any]:
         count("tracking_ignored")
         return {**summary, "result": "ignored"}
     node, shipment_no, container_no = carrier.parse_reference(update.reference)
+    # The event as a whole once (a resent event costs no call), and each write once, so that a
+    # retry after a partial failure does only what is left.
+    recorded, fresh = idempotency.once("carrier_tracking", update.event_id,
+                                       lambda: _record(update, node, shipment_no, container_no))
+    count(Outcome.PROCESSED if fresh else Outcome.DUPLICATE)
+    logger.info("tracking event recorded" if fresh else "tracking event already recorded",
+                extra={"event_id": update.event_id, **recorded})
+    return {**summary, "result": "recorded" if fresh else "duplicate", **recorded}
+
+
+def _record(update: TrackingUpdate, node: str, shipment_no: str, container_no: str) -> dict[str, Any]:
     shipment = _sterling().get_shipment_details(shipment_no=shipment_no, ship_node=node)
-    _, noted = idempotency.once("carrier_note", update.event_id,
-                                lambda: _note(update, shipment, container_no))
+    idempotency.once("carrier_note", update.event_id, lambda: _note(update, shipment, container_no))
     commented = [idempotency.once("carrier_comment", f"{update.event_id}/{order_no}",
                                   functools.partial(_comment, update, shipment, container_no, order_no))
                  for order_no in shipment.order_nos]
-    fresh = noted or any(ran for _, ran in commented)
-    count(Outcome.PROCESSED if fresh else Outcome.DUPLICATE)
-    logger.info("tracking event recorded" if fresh else "tracking event already recorded",
-                extra={"event_id": update.event_id, "shipment": f"{node}/{shipment_no}"})
-    return {**summary, "result": "recorded" if fresh else "duplicate", "shipment": f"{node}/{shipment_no}",
-            "orders": [result["order_no"] for result, _ in commented]}
+    return {"shipment": f"{node}/{shipment_no}", "orders": [result["order_no"] for result, _ in commented]}
 
 
 def _note(update: TrackingUpdate, shipment: Shipment, container_no: str) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def _ship(release: OrderRelease, confirmation: DcConfirmation) -> dict[str, Any]
         if not dc_mapping.is_shipped(client.get_shipment_details(shipment.shipment_key.strip())):
             raise
         logger.warning("confirmShipment timed out after Sterling applied it")
-    return {"action": "confirmed", "shipment": shipment_name(shipment), "created": created,
+    return {"action": "confirmed", "shipment": shipment_name(shipment), "shipment_created": created,
             "short_lines": len(short), "short_pick": policy if short else None}
 
 

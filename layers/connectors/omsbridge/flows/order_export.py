@@ -44,6 +44,7 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
         skipped = _not_exportable_yet(order)
         if skipped is not None:
             return skipped
+        # Recorded so older events that arrive later are stale; never a reason not to export.
         _newest_seen(order)
         ref, created = _export(order, cloud_event)
         if created:

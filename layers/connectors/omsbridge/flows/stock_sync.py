@@ -8,8 +8,9 @@ One SQS batch is handled as a whole, so Commerce gets few large calls instead of
    or duplicate;
 4. the rest go to ``POST /V1/inventory/source-items`` in chunks (the async bulk endpoint when the
    load is very large); an item Commerce rejects is taken out and the rest sent again;
-5. only rows Commerce accepted advance their watermark (conditional write), so a message retried
-   after a failure is never mistaken for stale.
+5. only rows Commerce accepted advance their watermark, so a message retried after a failure is
+   never mistaken for stale; each write is conditional on the watermark being unchanged since
+   step 3, and a row whose watermark another invocation moved meanwhile is repaired from Sterling.
 
 The result names the messages to retry (their rows failed transiently); messages whose items were
 rejected are parked in the DLQ with the reason and not retried. A scheduled run (``reconcile``)
@@ -231,10 +232,12 @@ class SourceItemWriter:
 
 class WatermarkAdvancer:
     """Advances the watermarks of accepted rows in the background, so the conditional writes of
-    one chunk overlap the Commerce call of the next. A write that loses means a newer row reached
-    Commerce concurrently, and ours may have landed after it: those rows end up in ``lost``."""
+    one chunk overlap the Commerce call of the next. A watermark that changed since it was read
+    means another invocation wrote the same item meanwhile, and Commerce may have ended up with
+    the older of the two values: those rows end up in ``lost``."""
 
-    def __init__(self) -> None:
+    def __init__(self, seen: Mapping[str, str]) -> None:
+        self._seen = seen
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watermarks")
         self._pending: list[tuple[dict[str, Entry], Future[set[str]]]] = []
         self.lost: list[Entry] = []
@@ -242,7 +245,7 @@ class WatermarkAdvancer:
     def advance(self, entries: Sequence[Entry]) -> None:
         by_key = {watermark_key(entry.key): entry for entry in entries}
         stamps = {pk: entry.stamp for pk, entry in by_key.items()}
-        self._pending.append((by_key, self._pool.submit(state.advance_watermarks, stamps)))
+        self._pending.append((by_key, self._pool.submit(state.advance_watermarks, stamps, self._seen)))
 
     def __enter__(self) -> WatermarkAdvancer:
         return self
@@ -277,7 +280,7 @@ def apply(entries: Sequence[Entry], writer: SourceItemWriter) -> Applied:
             duplicate += 1
         else:
             stale += 1
-    with WatermarkAdvancer() as advancer:
+    with WatermarkAdvancer(marks) as advancer:
         delivery = writer.write(fresh, on_accepted=advancer.advance)
     applied = Applied(delivery, stale=stale + len(advancer.lost), duplicate=duplicate, lost=advancer.lost)
     _count(applied)
@@ -392,8 +395,9 @@ def sterling_truth(skus: Sequence[str], nodes: Sequence[str]) -> list[StockRow]:
 
 
 def repair(lost: Sequence[Entry]) -> None:
-    """Rows that lost the watermark race may have overwritten a newer value in Commerce: put
-    Sterling's current availability there instead. Failing that, the scheduled reconciliation will."""
+    """Another invocation wrote these items between our read and our write, so Commerce may hold
+    the older of two values: put Sterling's current availability there. Failing that, the
+    scheduled reconciliation will."""
     keys = {entry.key for entry in lost}
     logger.warning("stock rows raced a newer update; re-reading Sterling", extra={"keys": sorted(keys)[:20]})
     try:

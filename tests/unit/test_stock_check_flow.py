@@ -295,3 +295,11 @@ def test_server_timing_reports_the_sterling_call(sterling: FakeSterling, keypair
     result = stock_check.handle(request(ADD_TO_CART, keypair))
     names = [part.split(";")[0] for part in result["headers"]["server-timing"].split(", ")]
     assert names == ["sterling", "total"]
+
+
+def test_unreadable_settings_still_answer_200(sterling: FakeSterling, monkeypatch: pytest.MonkeyPatch,
+                                              keypair: KeyPair) -> None:
+    monkeypatch.setenv("STOCK_CHECK_TIMEOUT_MS", "soon")
+    config.reset()
+    assert answer(request(ADD_TO_CART, keypair)) == (200, {"op": "success"})
+    assert sterling.calls == []

@@ -1,0 +1,144 @@
+"""``GET /info`` (InfoFunction): what is deployed, how it is configured, and whether it can reach
+Commerce and Sterling — the first thing support asks for.
+
+The route takes the ingress bearer token (the one Sterling posts its events with). The answer:
+
+* ``version`` of the connectors layer and the stack's ``functions`` (``STACK_FUNCTIONS``);
+* ``config_fingerprint``: a hash of the non-secret settings, so two deployments (or one before and
+  after a change) can be compared without showing any value; secrets are never part of it;
+* ``upstream``: one cheap, authenticated read per system, both at once, each with a short timeout
+  and no retry, reported as ``ok`` / ``error`` / ``not_configured`` with its latency. A failure
+  says what kind it was (an HTTP status, a timeout, no connection), never what the far side said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from omsbridge import __version__, config
+from omsbridge.errors import IntegrationError
+from omsbridge.flows.ingress import Answer, _bearer_ok, reject
+from omsbridge.http import RetryPolicy, timeouts
+from omsbridge.observability import logger
+
+SERVICE = "oms-bridge"
+PROBE_TIMEOUT_SECONDS = 2.0
+# A missing OrderNo: getOrderList answers an empty list, after checking the session, cheaply.
+PROBE_ORDER_NO = "oms-bridge-info-probe"
+
+Probe = Callable[[], None]
+
+
+def handle(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) result for one ``GET /info`` request."""
+    return api_result(answer(event.get("headers") or {}))
+
+
+def answer(headers: Mapping[str, str]) -> Answer:
+    authenticated = _bearer_ok(headers)
+    if authenticated is None:
+        return reject(401, "unauthenticated", "missing bearer token")
+    if not authenticated:
+        return reject(401, "unauthenticated", "invalid bearer token")
+    settings = config.settings()
+    upstream = reachability({
+        "commerce": commerce_probe if settings.commerce_base_url else None,
+        "sterling": sterling_probe if settings.sterling_base_url else None,
+    })
+    healthy = all(result["status"] != "error" for result in upstream.values())
+    body = {
+        "service": SERVICE,
+        "status": "ok" if healthy else "degraded",
+        "version": __version__,
+        "functions": stack_functions(settings),
+        "config_fingerprint": fingerprint(settings),
+        "upstream": upstream,
+    }
+    logger.info("info served", extra={"status": body["status"]})
+    return Answer(200, body)
+
+
+def api_result(result: Answer) -> dict[str, Any]:
+    return {"statusCode": result.status, "headers": {"content-type": "application/json"},
+            "body": json.dumps(result.body)}
+
+
+def stack_functions(settings: config.Settings) -> list[str]:
+    return [name.strip() for name in settings.stack_functions.split(",") if name.strip()]
+
+
+def fingerprint(settings: config.Settings) -> str:
+    """``sha256:`` and 16 hex digits of the settings as JSON. ``Settings`` holds no secret by
+    construction (those live in ``Secrets``), so nothing secret can reach the hash."""
+    canonical = json.dumps(settings.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def reachability(probes: Mapping[str, Probe | None]) -> dict[str, dict[str, Any]]:
+    """Every probe at once: the slowest, not the sum, bounds the answer time."""
+    with ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="info-probe") as pool:
+        futures = {system: pool.submit(_timed, system, probe) for system, probe in probes.items() if probe}
+        return {system: futures[system].result() if system in futures else {"status": "not_configured"}
+                for system in probes}
+
+
+def _timed(system: str, probe: Probe) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        probe()
+    except Exception as exc:  # a probe reports every failure; /info itself must answer
+        result = {"status": "error", "latency_ms": _since(started), "error": failure_kind(exc)}
+        logger.warning("upstream probe failed", extra={"system": system, "error": result["error"]})
+        return result
+    return {"status": "ok", "latency_ms": _since(started)}
+
+
+def failure_kind(exc: Exception) -> str:
+    """What kind of failure, from our own classification only: an error's reason can carry the
+    far side's message (Commerce's is rendered into it), so it is never shown."""
+    if isinstance(exc, IntegrationError):
+        if exc.status is not None:
+            return f"HTTP {exc.status}"
+        return "timed out" if "timed out" in exc.reason else "no connection"
+    return type(exc).__name__
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def commerce_probe() -> None:
+    """``GET /V1/inventory/sources`` for one source: authenticated, tiny, on an ACL resource the
+    stock flows need anyway."""
+    from omsbridge import commerce
+
+    settings = config.settings().model_copy(update={
+        "http_connect_timeout": PROBE_TIMEOUT_SECONDS, "http_read_timeout": PROBE_TIMEOUT_SECONDS,
+        "http_retry_attempts": 1,
+    })
+    client = commerce.CommerceClient.from_settings(settings, config.secrets())
+    try:
+        client.get("/inventory/sources", commerce.search_criteria(page_size=1, current_page=1))
+    finally:
+        client.close()
+
+
+def sterling_probe() -> None:
+    """getOrderList for an order number that does not exist: logs in first (token auth), so it
+    proves the credentials as well as the API."""
+    from omsbridge import sterling
+
+    shared = sterling.client()
+    client = sterling.SterlingClient(
+        shared.base_url, shared.enterprise_code, shared.auth, policy=RetryPolicy(attempts=1),
+        timeout=timeouts(PROBE_TIMEOUT_SECONDS, PROBE_TIMEOUT_SECONDS),
+    )
+    try:
+        client.find_order(PROBE_ORDER_NO)
+    finally:
+        client.close()

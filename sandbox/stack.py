@@ -592,7 +592,8 @@ class ApiServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else None
                 if self.command == "POST" and self.path == REPLAY_PATH:
-                    status, headers, parsed = 200, {}, {"replayed": box.replay_dlq()}
+                    headers: dict[str, str] = {}
+                    status, parsed = 200, {"replayed": box.replay_dlq()}
                 else:
                     status, headers, parsed = box.http(
                         self.command, self.path, {k.lower(): v for k, v in self.headers.items()},

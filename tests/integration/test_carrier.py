@@ -9,6 +9,7 @@ One sandbox serves the module; each test works on its own order.
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -262,8 +263,8 @@ def signed_raw(box: Sandbox, raw: str, key: str = SANDBOX_SECRET["carrier_api_ke
 
 
 def event_for(reference: str) -> str:
-    return ('{"event_id": "TRK-X", "reference": "%s", "tracking_number": "1ZX", "status": "delivered", '
-            '"occurred_at": "2024-05-03T15:20:00Z"}' % reference)
+    return json.dumps({"event_id": "TRK-X", "reference": reference, "tracking_number": "1ZX", "status": "delivered",
+                       "occurred_at": "2024-05-03T15:20:00Z"})
 
 
 @pytest.mark.parametrize(("case", "raw", "key", "status", "answer"), [

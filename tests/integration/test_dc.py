@@ -169,8 +169,8 @@ def test_a_release_the_wms_refuses_is_parked_with_its_reason(box: Sandbox) -> No
     assert [call["status"] for call in wms_calls(box, release)] == [400]  # refused: not retried
     [record] = [r for r in box.dlq(FUNCTION)
                 if r["event"]["detail"]["data"]["OrderReleaseKey"] == release["OrderReleaseKey"]]
-    assert record["reason"] == {"error": "PermanentError", "reason": "dc answered 400 (injected fault) to POST /v1/orders",
-                                "system": "dc", "status": 400, "code": None}
+    assert record["reason"] == {"error": "PermanentError", "system": "dc", "status": 400, "code": None,
+                                "reason": "dc answered 400 (injected fault) to POST /v1/orders"}
 
 
 # -- ship confirmations ----------------------------------------------------------------------------

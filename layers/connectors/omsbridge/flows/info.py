@@ -20,13 +20,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from omsbridge import __version__, config
+from omsbridge import __version__, commerce, config, sterling
 from omsbridge.errors import IntegrationError
 from omsbridge.flows.ingress import Answer, _bearer_ok, reject
 from omsbridge.http import RetryPolicy, timeouts
 from omsbridge.observability import logger
 
 SERVICE = "oms-bridge"
+# Connect and read timeout of a probe: never longer than the configured HTTP timeouts.
 PROBE_TIMEOUT_SECONDS = 2.0
 # A missing OrderNo: getOrderList answers an empty list, after checking the session, cheaply.
 PROBE_ORDER_NO = "oms-bridge-info-probe"
@@ -112,14 +113,18 @@ def _since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+def _probe_timeouts() -> tuple[float, float]:
+    settings = config.settings()
+    return (min(PROBE_TIMEOUT_SECONDS, settings.http_connect_timeout),
+            min(PROBE_TIMEOUT_SECONDS, settings.http_read_timeout))
+
+
 def commerce_probe() -> None:
     """``GET /V1/inventory/sources`` for one source: authenticated, tiny, on an ACL resource the
     stock flows need anyway."""
-    from omsbridge import commerce
-
+    connect, read = _probe_timeouts()
     settings = config.settings().model_copy(update={
-        "http_connect_timeout": PROBE_TIMEOUT_SECONDS, "http_read_timeout": PROBE_TIMEOUT_SECONDS,
-        "http_retry_attempts": 1,
+        "http_connect_timeout": connect, "http_read_timeout": read, "http_retry_attempts": 1,
     })
     client = commerce.CommerceClient.from_settings(settings, config.secrets())
     try:
@@ -130,13 +135,11 @@ def commerce_probe() -> None:
 
 def sterling_probe() -> None:
     """getOrderList for an order number that does not exist: logs in first (token auth), so it
-    proves the credentials as well as the API."""
-    from omsbridge import sterling
-
+    proves the credentials as well as the API. The container's client lends its session."""
     shared = sterling.client()
     client = sterling.SterlingClient(
         shared.base_url, shared.enterprise_code, shared.auth, policy=RetryPolicy(attempts=1),
-        timeout=timeouts(PROBE_TIMEOUT_SECONDS, PROBE_TIMEOUT_SECONDS),
+        timeout=timeouts(*_probe_timeouts()),
     )
     try:
         client.find_order(PROBE_ORDER_NO)

@@ -1,16 +1,17 @@
 """Stock sync benchmark: a burst of Sterling availability changes through StockSyncFunction.
 
-    python bench/stock_sync.py [--rows 20000] [--skus 2000] [--nodes 10] [--latency 0.03]
+    python bench/stock_sync.py [--rows 20000] [--skus 2000] [--nodes 10] [--skew 1.0] [--latency 0.03]
 
 Generates RTAM ``inventory.changed`` events (one SKU, one to three nodes each) over ``--skus`` ×
 ``--nodes`` items, with a strictly increasing Sterling clock; then re-delivers some events
 (duplicates) and displaces others (out-of-order arrivals) until ``--rows`` rows are in flight.
-Which SKU moves follows a Zipf law of exponent ``--skew`` (1.0 by default, as sales do: a few
-SKUs change all the time, most rarely); ``--skew 0`` picks SKUs uniformly, the worst case for
-coalescing since nearly every row is then the only one of its item in a batch. The
-events are handed to the function as SQS batches of the template's ``StockSyncBatchSize``, the way
-Lambda's event source mapping delivers them (messages it reports as failed are delivered again),
-against the sandbox: moto DynamoDB for the watermarks and the Commerce simulator answering after
+Which SKU moves follows a Zipf law of exponent ``--skew`` (1.0 by default, as sales do: a few SKUs
+change all the time, most rarely); ``--skew 0`` picks SKUs uniformly, the worst case for coalescing
+since nearly every row is then the only one of its item in a batch.
+
+The events are handed to the function as SQS batches of the template's ``StockSyncBatchSize``, the
+way Lambda's event source mapping delivers them (messages it reports as failed come again), against
+the sandbox: moto DynamoDB for the watermarks and the Commerce simulator answering after
 ``--latency`` seconds per call. Afterwards Commerce's source items are compared with Sterling's
 truth (the newest value of every item).
 

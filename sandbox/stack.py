@@ -265,7 +265,7 @@ class Sandbox:
                 os.environ.clear()
                 os.environ.update(self._saved_env)
                 os.environ.update(self.environment(logical_id))
-                config.reset()
+                config.reset(keep_connections=self._container is not None)
                 self._container = logical_id
             self._active += 1
         try:

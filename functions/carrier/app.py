@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from omsbridge import idempotency
 from omsbridge.flows import carrier
 from omsbridge.flows.ingress import Answer, reject
-from omsbridge.observability import logger, metrics
+from omsbridge.observability import logger, metrics, use_flow_dimension
 from omsbridge.runtime import eventbridge_flow
 
 app = APIGatewayHttpResolver()
@@ -46,7 +46,7 @@ def not_found(_: Exception) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def on_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    metrics.set_default_dimensions(flow="carrier")
+    use_flow_dimension("carrier")
     idempotency.use_lambda_context(context)
     return app.resolve(event, context)
 

@@ -10,8 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from omsbridge.errors import RetryableError
 from omsbridge.flows import ingress
-from omsbridge.observability import logger, metrics
-from omsbridge.runtime import use_flow_dimension
+from omsbridge.observability import logger, metrics, use_flow_dimension
 
 app = APIGatewayHttpResolver()
 

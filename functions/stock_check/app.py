@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from omsbridge.flows import stock_check
-from omsbridge.observability import logger, metrics
+from omsbridge.observability import logger, metrics, use_flow_dimension
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    metrics.set_default_dimensions(flow="stock_check")
+    use_flow_dimension("stock_check")
     return stock_check.handle(event)

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from omsbridge.flows import stock_sync
-from omsbridge.observability import logger, metrics
+from omsbridge.observability import logger, metrics, use_flow_dimension
 
 # The whole batch is applied first (one Commerce call for many messages); the processor then only
 # turns "which messages failed" into the partial-batch response.
@@ -21,7 +21,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    metrics.set_default_dimensions(flow=stock_sync.FLOW)
+    use_flow_dimension(stock_sync.FLOW)
 
     def time_left() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000

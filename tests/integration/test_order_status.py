@@ -213,10 +213,6 @@ def test_order_cancelled_in_sterling_is_cancelled_in_commerce_and_not_sent_back(
     assert_commerce_contract(sb.commerce)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "OrderExportFunction takes the echo of the unhold (state processing, while synced_state is canceled) "
-    "as a Commerce change with nothing to send, sets synced_state=processing, and then sends the echo "
-    "of the cancel to Sterling as a cancel"))
 def test_held_order_cancelled_in_sterling_is_unheld_then_cancelled(sb: Sandbox) -> None:
     entity_id = place(sb)
     hold(sb, "1100", "Address check")

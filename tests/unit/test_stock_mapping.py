@@ -185,14 +185,6 @@ def test_chunk_size_must_be_positive() -> None:
         list(stock.chunks([1], 0))
 
 
-def test_request_body() -> None:
-    items = [SourceItem("A", "s1", 3, 1), SourceItem("B", "east_warehouse", 0, 0)]
-    assert stock.request_body(items) == {"sourceItems": [
-        {"sku": "A", "source_code": "s1", "quantity": 3, "status": 1},
-        {"sku": "B", "source_code": "east_warehouse", "quantity": 0, "status": 0},
-    ]}
-
-
 AVAILABLE_INVENTORY = {
     "OrganizationCode": "TenantA",
     "PromiseLines": {"PromiseLine": [

@@ -25,5 +25,5 @@ def table(name: str) -> Any:
     return boto3.resource("dynamodb").Table(name)
 
 
-config.on_reset(client.cache_clear)
-config.on_reset(table.cache_clear)
+config.on_new_connections(client.cache_clear)
+config.on_new_connections(table.cache_clear)

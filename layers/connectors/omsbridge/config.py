@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -132,21 +133,37 @@ def secrets() -> Secrets:
     return Secrets.model_validate(data)
 
 
-def reset() -> None:
-    """Forget cached settings, secrets and clients, as a new Lambda container would."""
+def reset(*, keep_connections: bool = False) -> None:
+    """Forget cached settings and everything built from them, as a new Lambda container would.
+
+    ``keep_connections`` keeps what does not depend on a function's own settings — boto3 clients,
+    the secret, upstream login sessions. The sandbox uses it when it switches between functions of
+    one stack, which share an AWS account and a secret: a cold start's cost without its point.
+    """
     settings.cache_clear()
+    for hook in _reset_hooks:
+        hook()
+    if keep_connections:
+        return
     secrets.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
-    for hook in _reset_hooks:
+    for hook in _connection_hooks:
         hook()
 
 
-_reset_hooks: list[Any] = []
+_reset_hooks: list[Callable[[], Any]] = []
+_connection_hooks: list[Callable[[], Any]] = []
 
 
-def on_reset(hook: Any) -> Any:
-    """Register a cache-clearing function (clients cached per container register theirs)."""
+def on_reset(hook: Callable[[], Any]) -> Callable[[], Any]:
+    """Register a cache-clearing function for state built from the settings."""
     _reset_hooks.append(hook)
+    return hook
+
+
+def on_new_connections(hook: Callable[[], Any]) -> Callable[[], Any]:
+    """Register a cache-clearing function for connections and sessions (see ``reset``)."""
+    _connection_hooks.append(hook)
     return hook

@@ -8,7 +8,9 @@ for calls the caller marked idempotent. A non-idempotent POST that times out is 
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +37,20 @@ class RetryPolicy:
         if retry_after is not None:
             return min(retry_after, self.max_delay)
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per container, shared by every client: building one reads the CA
+    bundle, which costs more than the rest of a client's construction."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def new_client(**options: Any) -> httpx.Client:
+    """An ``httpx.Client`` with the shared TLS context."""
+    return httpx.Client(verify=tls_context(), **options)
 
 
 def timeouts(connect: float = 3.0, read: float = 10.0) -> httpx.Timeout:

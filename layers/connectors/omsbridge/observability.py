@@ -27,6 +27,12 @@ class Outcome(StrEnum):
     UNMAPPED = "unmapped"
 
 
+def use_flow_dimension(flow: str) -> None:
+    """Every metric of this invocation carries the flow (set once: Powertools warns on re-adding)."""
+    if metrics.default_dimensions.get("flow") != flow:
+        metrics.set_default_dimensions(flow=flow)
+
+
 def count(outcome: Outcome | str, value: float = 1) -> None:
     metrics.add_metric(name=str(outcome), unit=MetricUnit.Count, value=value)
 

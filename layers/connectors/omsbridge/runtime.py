@@ -17,15 +17,10 @@ import pydantic
 from omsbridge import dlq, idempotency
 from omsbridge.errors import PermanentError, RetryableError, ValidationError
 from omsbridge.events import EventBridgeEvent
-from omsbridge.observability import Outcome, count, logger, metrics
+from omsbridge.observability import Outcome, count, logger, metrics, use_flow_dimension
 
 FlowFunction = Callable[[EventBridgeEvent], dict[str, Any]]
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-def use_flow_dimension(flow: str) -> None:
-    if metrics.default_dimensions.get("flow") != flow:
-        metrics.set_default_dimensions(flow=flow)
 
 
 def parked(flow: str, event: Any, error: PermanentError) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import httpx
 from omsbridge import __version__
 from omsbridge.config import Settings
 from omsbridge.errors import IntegrationError, PermanentError
-from omsbridge.http import RetryPolicy, send, timeouts
+from omsbridge.http import RetryPolicy, new_client, send, timeouts
 
 API_KEY_HEADER = "X-Api-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -42,7 +42,7 @@ class PartnerClient:
         self.base_url = base_url.rstrip("/")
         self.system = system
         self.policy = policy or RetryPolicy()
-        self._http = httpx.Client(
+        self._http = new_client(
             timeout=timeout or timeouts(), transport=transport,
             headers={"Accept": "application/json", API_KEY_HEADER: api_key,
                      "User-Agent": f"oms-bridge/{__version__}"},

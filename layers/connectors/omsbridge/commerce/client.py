@@ -23,7 +23,7 @@ from omsbridge.commerce.models import BulkAccepted, BulkStatus
 from omsbridge.commerce.search import Filter, FilterGroup, search_criteria
 from omsbridge.config import Secrets, Settings
 from omsbridge.errors import IntegrationError, PermanentError
-from omsbridge.http import RetryPolicy, send, timeouts
+from omsbridge.http import RetryPolicy, new_client, send, timeouts
 
 SYSTEM = "commerce"
 CLOUD_SERVICE_HOST_SUFFIX = ".api.commerce.adobe.com"
@@ -124,7 +124,7 @@ class CommerceClient:
         self.endpoint = endpoint
         self.policy = policy or RetryPolicy()
         self._on_retry = on_retry
-        self._http = httpx.Client(
+        self._http = new_client(
             auth=auth, timeout=timeout or timeouts(), transport=transport,
             headers={"Accept": "application/json", "User-Agent": f"oms-bridge/{__version__}",
                      **endpoint.headers},

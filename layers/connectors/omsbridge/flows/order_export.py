@@ -153,9 +153,11 @@ def _follow(order: CommerceOrder, ref: OrderRef, event_id: str) -> dict[str, Any
         ref.hold_types = _holds_after(ref, change)
         count(Outcome.PROCESSED if ran else Outcome.DUPLICATE)
         logger.info("Commerce change sent to Sterling", extra={"change": change, "state": order.state})
+        ref.synced_state = order.state
     else:
+        # A step Sterling has no counterpart for (say, the unhold before our own cancel) says nothing
+        # about what Sterling reflects: keep ``synced_state``, or the next echo would look new.
         count("no_change")
-    ref.synced_state = order.state
     ref.commerce_state = order.state
     state.put_order(ref)
     return {**summary, "status": change or "unchanged"}

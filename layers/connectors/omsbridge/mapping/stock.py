@@ -243,7 +243,3 @@ def rejected_items(error_body: Any, items: Sequence[SourceItem]) -> dict[Key, st
             if (not named_skus or item.sku in named_skus) and (not named_sources or item.source_code in named_sources):
                 named.setdefault(item.key, message)
     return named
-
-
-def request_body(items: Iterable[SourceItem]) -> dict[str, Any]:
-    return {"sourceItems": [item.body() for item in items]}

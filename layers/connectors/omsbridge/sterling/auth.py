@@ -67,7 +67,7 @@ _tokens: dict[tuple[str, str], str] = {}
 _tokens_lock = threading.Lock()
 
 
-@config.on_reset
+@config.on_new_connections
 def forget_tokens() -> None:
     with _tokens_lock:
         _tokens.clear()

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from omsbridge.errors import PermanentError, RetryableError
-from omsbridge.http import RetryPolicy, send, timeouts
+from omsbridge.http import RetryPolicy, new_client, send, timeouts
 from omsbridge.observability import Outcome, count, logger
 from omsbridge.sterling.auth import Credentials, SterlingAuth
 from omsbridge.sterling.errors import (
@@ -54,7 +54,7 @@ class SterlingClient:
         self.policy = policy or RetryPolicy()
         # One pool per container. It also keeps Sterling's cookies: with sticky ingress routing a
         # token is only known to the pod that issued it.
-        self._http = httpx.Client(timeout=timeout or timeouts(), headers={"Accept": "application/json"})
+        self._http = new_client(timeout=timeout or timeouts(), headers={"Accept": "application/json"})
 
     def close(self) -> None:
         self._http.close()

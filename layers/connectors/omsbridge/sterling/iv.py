@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from omsbridge.errors import PermanentError
-from omsbridge.http import RetryPolicy, send, timeouts
+from omsbridge.http import RetryPolicy, new_client, send, timeouts
 
 SYSTEM = "iv"
 RENEW_BEFORE_SECONDS = 1800
@@ -44,7 +44,7 @@ class IvClient:
         self._clock = clock
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
-        self._http = httpx.Client(timeout=timeout or timeouts(), headers={"Accept": "application/json"})
+        self._http = new_client(timeout=timeout or timeouts(), headers={"Accept": "application/json"})
 
     def __repr__(self) -> str:
         return f"IvClient({self.base_url!r})"

@@ -1,0 +1,48 @@
+import { useId, useState } from 'react';
+import { storefrontUrl } from './api.js';
+import { formatDay, text } from './messages.js';
+import { Failure, Loading } from './Status.jsx';
+import { useJson } from './useJson.js';
+
+// When the quantity would arrive at a postcode: GET /storefront/delivery-estimate.
+export function DeliveryEstimate({ api, sku, quantity, postcode: initialPostcode = '', country: initialCountry = '' }) {
+  const id = useId();
+  const [postcode, setPostcode] = useState(initialPostcode);
+  const [country, setCountry] = useState(initialCountry);
+  const [search, setSearch] = useState(
+    initialPostcode && initialCountry ? { postcode: initialPostcode, country: initialCountry, qty: quantity() } : null,
+  );
+  const [estimate, retry] = useJson(sku && search ? storefrontUrl(api, 'delivery-estimate', { sku, ...search }) : null);
+
+  const submit = (event) => {
+    event.preventDefault();
+    setSearch({ postcode: postcode.trim(), country: country.trim(), qty: quantity() });
+  };
+  return (
+    <section className="omsb omsb-delivery" aria-labelledby={`${id}-heading`} aria-busy={estimate.status === 'loading'}>
+      <h3 id={`${id}-heading`} className="omsb-heading">{text.deliveryHeading}</h3>
+      <form className="omsb-form" onSubmit={submit}>
+        <label htmlFor={`${id}-postcode`}>{text.postcode}</label>
+        <input id={`${id}-postcode`} name="postcode" autoComplete="postal-code" required maxLength={12}
+               value={postcode} onChange={(event) => setPostcode(event.target.value)} />
+        <label htmlFor={`${id}-country`}>{text.country}</label>
+        <input id={`${id}-country`} name="country" autoComplete="country" required minLength={2} maxLength={2}
+               size={3} value={country} onChange={(event) => setCountry(event.target.value)} />
+        <button type="submit" className="omsb-button">{text.checkDelivery}</button>
+      </form>
+      {estimate.status === 'loading' && <Loading>{text.deliveryLoading}</Loading>}
+      {estimate.status === 'error' && <Failure message={estimate.message} onRetry={retry} />}
+      {estimate.status === 'ok' && (
+        <p className="omsb-result" role="status">
+          {estimate.data.available && estimate.data.date && (
+            <>
+              {text.arrivesBy} <time dateTime={estimate.data.date}>{formatDay(estimate.data.date)}</time>
+            </>
+          )}
+          {estimate.data.available && !estimate.data.date && text.deliverable}
+          {!estimate.data.available && text.notDeliverable(estimate.data.available_qty)}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,103 @@
+// Drives the storefront demo page in headless Chromium (the OS package, never a downloaded browser)
+// with playwright-core: stock per location, a store picked for pickup, a delivery date. Prints what
+// it saw as one JSON object on stdout (the pytest test checks it against the simulators) and saves
+// a full-page screenshot.
+//
+//   STOREFRONT_DIR=storefront CHROMIUM_PATH=/usr/bin/chromium node storefront_demo.mjs <page url> <screenshot.png>
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const [pageUrl, screenshot] = process.argv.slice(2);
+const storefrontDir = process.env.STOREFRONT_DIR;
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+if (!pageUrl || !screenshot || !storefrontDir) {
+  console.error('usage: STOREFRONT_DIR=<storefront/> node storefront_demo.mjs <page url> <screenshot.png>');
+  process.exit(2);
+}
+// playwright-core is a dev dependency of storefront/, not of this folder.
+const { chromium } = createRequire(path.join(path.resolve(storefrontDir), 'package.json'))('playwright-core');
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WAIT = { timeout: 15000 };
+
+const userDataDir = mkdtempSync(path.join(tmpdir(), 'omsb-chromium-'));
+const problems = [];
+let context;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath, headless: true, args: FLAGS, viewport: { width: 1100, height: 900 }, locale: 'en-US',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(pageUrl, { waitUntil: 'domcontentloaded' });
+  await page.evaluate(() => {
+    document.addEventListener('omsbridge:store-selected', (event) => { window.omsbSelected = event.detail; });
+  });
+
+  // Stock per location, as soon as the page has loaded.
+  const stock = page.locator('#stock');
+  await stock.locator('tbody tr').first().waitFor(WAIT);
+  const stockRows = await stock.locator('tbody tr').evaluateAll((rows) => rows.map((row) => ({
+    source: row.dataset.source,
+    name: row.querySelector('.omsb-name').textContent,
+    address: row.querySelector('.omsb-address')?.textContent ?? null,
+    availability: row.querySelector('td').textContent,
+  })));
+  const stockSummary = await stock.locator('.omsb-summary').textContent();
+
+  // Pickup: two mugs, stores near a Chicago postcode, pick the nearest that has them.
+  await page.locator('#qty').fill('2');
+  const pickup = page.locator('#pickup');
+  await pickup.getByLabel('Postcode').fill('60601');
+  await pickup.getByRole('button', { name: 'Find stores' }).click();
+  await pickup.locator('.omsb-store').first().waitFor(WAIT);
+  const stores = await pickup.locator('.omsb-store').evaluateAll((rows) => rows.map((row) => ({
+    source: row.dataset.source,
+    name: row.querySelector('.omsb-name').textContent,
+    distance: row.querySelector('.omsb-distance').textContent,
+    availability: row.querySelector('.omsb-level').textContent,
+    disabled: row.querySelector('input').disabled,
+  })));
+  await pickup.getByRole('radio', { name: /Chicago Loop/ }).check();
+  const pickupTime = pickup.locator('.omsb-result time');
+  await pickupTime.waitFor(WAIT);
+  const pickupResult = {
+    text: await pickup.locator('.omsb-result').textContent(),
+    day: await pickupTime.getAttribute('datetime'),
+  };
+  const selected = await page.evaluate(() => window.omsbSelected ?? null);
+
+  // Delivery to a New York postcode.
+  const delivery = page.locator('#delivery');
+  await delivery.getByLabel('Postcode').fill('10001');
+  await delivery.getByRole('button', { name: 'Check delivery date' }).click();
+  const deliveryTime = delivery.locator('.omsb-result time');
+  await deliveryTime.waitFor(WAIT);
+  const deliveryResult = {
+    text: await delivery.locator('.omsb-result').textContent(),
+    day: await deliveryTime.getAttribute('datetime'),
+  };
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(JSON.stringify({
+    stock: { summary: stockSummary, rows: stockRows },
+    pickup: { stores, result: pickupResult, selected },
+    delivery: deliveryResult,
+    problems,
+  }));
+} catch (error) {
+  console.error(`storefront demo failed: ${error.message}`);
+  if (problems.length) console.error(problems.join('\n'));
+  const page = context?.pages()[0];
+  if (page) await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png'), fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await context?.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.demo_data import SEED, place_order, simple_order
-from sandbox.keys import new_keypair
-from sandbox.stack import SANDBOX_SECRET, Sandbox
+from sandbox.keys import KeyPair, new_keypair
+from sandbox.stack import Sandbox
 
 ORDER_NO = "000000617"
 FUNCTIONS_WATCHED = ("OrderExportFunction", "OrderStatusFunction", "DistributionCenterFunction",
@@ -60,7 +60,7 @@ class Timeline:
 def _sterling(box: Sandbox) -> SterlingClient:
     """Sterling's own user interface, for the steps people do there (packing at the DC)."""
     base = f"{box.url('sterling')}/smcfs/restapi"
-    auth = TokenAuth(base, SANDBOX_SECRET["sterling_user"], SANDBOX_SECRET["sterling_password"])
+    auth = TokenAuth(base, box.secret["sterling_user"], box.secret["sterling_password"])
     return SterlingClient(base, "DEFAULT", auth)
 
 
@@ -190,13 +190,7 @@ def _run(line: Timeline) -> int:
     env = {"COMMERCE_WEBHOOK_PUBLIC_KEY": commerce_key.public_pem}
     with Sandbox(seed=copy.deepcopy(SEED), env=env) as box:
         try:
-            order_to_sterling(box, line)
-            release = schedule_and_release(box, line)
-            labels = pack_and_label(box, line)
-            confirm_and_ship(box, line, release, labels)
-            stock_moves(box, line)
-            stock_check(box, line, lambda raw: commerce_key.sign(base64.b64encode(raw)))
-            nothing_parked(box, line)
+            lifecycle(box, line, commerce_key)
         except DemoFailed as failure:
             line.say("FAILED", str(failure))
             return 1
@@ -205,3 +199,14 @@ def _run(line: Timeline) -> int:
             line.say("", f"  {text}")
     line.say("done", f"{line.steps} checks held")
     return 0
+
+
+def lifecycle(box: Sandbox, line: Timeline, commerce_key: KeyPair) -> None:
+    """Every step of the demo, on a sandbox seeded with ``SEED`` whose stock-check key is ``commerce_key``."""
+    order_to_sterling(box, line)
+    release = schedule_and_release(box, line)
+    labels = pack_and_label(box, line)
+    confirm_and_ship(box, line, release, labels)
+    stock_moves(box, line)
+    stock_check(box, line, lambda raw: commerce_key.sign(base64.b64encode(raw)))
+    nothing_parked(box, line)

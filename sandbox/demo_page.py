@@ -42,6 +42,7 @@ PAGE = """<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Enamel camp mug - oms-bridge storefront demo</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/assets/{stylesheet}">
   <style>
     body {{ font-family: system-ui, sans-serif; margin: 0; color: #222; }}
@@ -90,7 +91,7 @@ class DemoPage:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path in ("/", "/index.html"):
                     self._send(200, "text/html; charset=utf-8", render_page(page.api_url).encode())

@@ -97,30 +97,30 @@ class Delivery:
     seed: int = 0
 
 
-def _simulators() -> dict[str, Callable[[], Simulator]]:
-    """The simulators the sandbox runs, by system name."""
+def _simulators(secret: dict[str, str]) -> dict[str, Callable[[], Simulator]]:
+    """The simulators the sandbox runs, by system name, holding the credentials of ``secret``."""
     from sandbox.sim.commerce import CommerceSim
     from sandbox.sim.sterling import SterlingSim
 
     factories: dict[str, Callable[[], Simulator]] = {
         "commerce": lambda: CommerceSim(
-            consumer_key=SANDBOX_SECRET["commerce_consumer_key"],
-            consumer_secret=SANDBOX_SECRET["commerce_consumer_secret"],
-            access_token=SANDBOX_SECRET["commerce_access_token"],
-            access_token_secret=SANDBOX_SECRET["commerce_access_token_secret"],
-            bearer_token=SANDBOX_SECRET["commerce_bearer_token"],
+            consumer_key=secret["commerce_consumer_key"],
+            consumer_secret=secret["commerce_consumer_secret"],
+            access_token=secret["commerce_access_token"],
+            access_token_secret=secret["commerce_access_token_secret"],
+            bearer_token=secret["commerce_bearer_token"],
         ),
         "sterling": lambda: SterlingSim(
-            user=SANDBOX_SECRET["sterling_user"], password=SANDBOX_SECRET["sterling_password"]),
+            user=secret["sterling_user"], password=secret["sterling_password"]),
     }
     with contextlib.suppress(ImportError):
         from sandbox.sim.carrier import CarrierSim
 
-        factories["carrier"] = lambda: CarrierSim(api_key=SANDBOX_SECRET["carrier_api_key"])
+        factories["carrier"] = lambda: CarrierSim(api_key=secret["carrier_api_key"])
     with contextlib.suppress(ImportError):
         from sandbox.sim.dc import DcSim
 
-        factories["dc"] = lambda: DcSim(api_key=SANDBOX_SECRET["dc_api_key"])
+        factories["dc"] = lambda: DcSim(api_key=secret["dc_api_key"])
     return factories
 
 
@@ -159,7 +159,7 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         self._saved_env = dict(os.environ)
-        for system, factory in _simulators().items():
+        for system, factory in _simulators(self.secret).items():
             self.servers[system] = SimServer(factory()).start()
         for system, server in self.servers.items():
             section = self.seed.get(system)

@@ -8,10 +8,11 @@ from typing import Any
 from omsbridge import aws, config
 from omsbridge.errors import IntegrationError
 from omsbridge.events import now_iso
+from omsbridge.redact import redact_card_data
 
 
 def record(flow: str, event: Any, error: IntegrationError) -> dict[str, Any]:
-    return {"flow": flow, "parked_at": now_iso(), "reason": error.describe(), "event": event}
+    return {"flow": flow, "parked_at": now_iso(), "reason": error.describe(), "event": redact_card_data(event)}
 
 
 def park(flow: str, event: Any, error: IntegrationError) -> dict[str, Any]:

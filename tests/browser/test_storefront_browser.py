@@ -1,0 +1,133 @@
+"""The storefront demo page in headless Chromium: stock per location, a store picked, a delivery date.
+
+Builds the bundle (``npm ci`` when the installed packages are older than the lock file, then
+``npm run build``), serves the demo page and the sandbox's HTTP API on two loopback ports (the page
+calls the API cross-origin, as a storefront would) and drives the OS's Chromium with the node script
+beside this file (playwright-core, no browser download). The screenshot is kept as
+``artifacts/storefront-demo.png``.
+
+Needs node, npm and Chromium (``apt-get install -y chromium``; ``CHROMIUM_PATH`` names another
+binary). Without them the test fails under CI=true and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.demo_page import SCRIPT, demo
+from sandbox.sim.base import Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+STOREFRONT = ROOT / "storefront"
+DRIVER = Path(__file__).with_name("storefront_demo.mjs")
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SKU = "OB-MUG-01"
+
+
+def unavailable(reason: str) -> None:
+    message = f"{reason}; on Debian/Ubuntu: apt-get update && apt-get install -y chromium nodejs npm"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, cwd=STOREFRONT, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", **(env or {})}, check=False)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        unavailable("node and npm are needed to build the storefront bundle")
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        unavailable(f"no Chromium at {CHROMIUM}")
+    installed = STOREFRONT / "node_modules" / ".package-lock.json"
+    lock = STOREFRONT / "package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+        run([str(npm), "ci", "--no-audit", "--no-fund"], timeout=240)
+    run([str(npm), "run", "build"], timeout=120)
+    dist = STOREFRONT / "dist"
+    assert (dist / SCRIPT).is_file()
+    return dist
+
+
+def sterling_answer(sim: Simulator, api: str) -> Any:
+    (call,) = [call for call in sim.calls if call["path"].endswith(f"/invoke/{api}")]
+    return call
+
+
+def promised_day(call: dict[str, Any]) -> str:
+    line = call["response"]["SuggestedOption"]["Option"]["PromiseLines"]["PromiseLine"][0]
+    (assignment,) = line["Assignments"]["Assignment"]
+    day: str = assignment["DeliveryDate"][:10]
+    return day
+
+
+def test_demo_page_shows_stock_pickup_and_delivery_in_chromium(bundle: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "storefront-demo.png"
+    screenshot.unlink(missing_ok=True)
+    # A long cache time, so that what the API asks does not depend on how fast the browser is.
+    with demo(bundle_dir=bundle, env={"STOREFRONT_CACHE_SECONDS": "300"}) as running:
+        result = subprocess.run(
+            [str(shutil.which("node")), str(DRIVER), running.url, str(screenshot)],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "STOREFRONT_DIR": str(STOREFRONT), "CHROMIUM_PATH": CHROMIUM})
+        sterling = running.sandbox.sterling
+        commerce = running.sandbox.commerce
+    assert result.returncode == 0, f"browser run failed:\n{result.stderr[-4000:]}\n{result.stdout[-2000:]}"
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert seen["problems"] == []
+    assert seen["stock"] == {"summary": "In stock at 3 locations", "rows": [
+        {"source": "store_loop", "name": "Chicago Loop", "address": "120 N State St, Chicago, 60601",
+         "availability": "Only 3 left"},
+        {"source": "dc_columbus", "name": "Columbus distribution centre", "address": None,
+         "availability": "In stock (120)"},
+        {"source": "store_naperville", "name": "Naperville", "address": "55 S Main St, Naperville, 60540",
+         "availability": "In stock (12)"},
+        {"source": "store_lincoln_park", "name": "Lincoln Park", "address": "2200 N Clark St, Chicago, 60614",
+         "availability": "Out of stock"},
+    ]}
+    assert seen["pickup"]["stores"] == [
+        {"source": "store_loop", "name": "Chicago Loop", "distance": "0 mi", "availability": "Available (3 in store)",
+         "disabled": False},
+        {"source": "store_lincoln_park", "name": "Lincoln Park", "distance": "3.1 mi",
+         "availability": "Not available in this quantity", "disabled": True},
+        {"source": "store_naperville", "name": "Naperville", "distance": "28.2 mi",
+         "availability": "Available (12 in store)", "disabled": False},
+    ]
+    assert seen["pickup"]["selected"] == {"sku": SKU, "qty": 2,
+                                          "store": {"source_code": "store_loop", "name": "Chicago Loop"}}
+
+    # The dates shown are the ones Sterling promised: a pickup today at the store, a delivery from the DC.
+    finds = [call for call in sterling.calls if call["path"].endswith("/invoke/findInventory")]
+    assert [call["body"]["PromiseLines"]["PromiseLine"] for call in finds] == [
+        [{"LineId": "1", "UnitOfMeasure": "EACH", "RequiredQty": "2", "DeliveryMethod": "PICK", "ItemID": SKU,
+          "ShipNode": "store_loop"}],
+        [{"LineId": "1", "UnitOfMeasure": "EACH", "RequiredQty": "2", "DeliveryMethod": "SHP", "ItemID": SKU}],
+    ]
+    assert finds[1]["body"]["ShipToAddress"] == {"Country": "US", "ZipCode": "10001"}
+    assert seen["pickup"]["result"]["day"] == promised_day(finds[0])
+    assert seen["pickup"]["result"]["text"].startswith("Ready for pickup at Chicago Loop on ")
+    assert seen["delivery"]["day"] == promised_day(finds[1])
+    assert seen["delivery"]["text"].startswith("Arrives by ")
+
+    # What the browser made the API ask: the SKU's stock once (reused for the pickup stores).
+    assert [call["path"].rsplit("/", 1)[1] for call in sterling.calls if "/invoke/login" not in call["path"]] == [
+        "getAvailableInventory", "getSurroundingNodeList", "findInventory", "findInventory"]
+    assert [call["path"] for call in commerce.calls] == ["/rest/default/V1/inventory/sources"]
+
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

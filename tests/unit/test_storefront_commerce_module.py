@@ -1,0 +1,153 @@
+"""The Commerce module in commerce/: well-formed XML, and its parts agreeing with each other, with the
+storefront bundle and with the stack (the events it subscribes are the ones the template routes)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sandbox import template
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "commerce"
+NAMESPACE = "OmsBridge\\Connector\\"
+XML_FILES = sorted(path.relative_to(MODULE).as_posix() for path in MODULE.rglob("*.xml"))
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+
+
+def parse(name: str) -> ET.Element:
+    return ET.parse(MODULE / name).getroot()  # noqa: S314 - our own files
+
+
+def php_class_file(name: str) -> Path:
+    assert name.startswith(NAMESPACE), name
+    return MODULE / (name.removeprefix(NAMESPACE).replace("\\", "/") + ".php")
+
+
+def test_the_module_has_the_files_of_the_issue() -> None:
+    assert {"etc/module.xml", "etc/io_events.xml", "etc/webhooks.xml", "etc/config.xml", "etc/acl.xml",
+            "etc/adminhtml/system.xml", "etc/adminhtml/di.xml", "etc/csp_whitelist.xml",
+            "view/frontend/layout/catalog_product_view.xml"} <= set(XML_FILES)
+
+
+@pytest.mark.parametrize("name", XML_FILES)
+def test_every_xml_file_is_well_formed_and_names_its_schema(name: str) -> None:
+    root = parse(name)
+    assert (root.get(f"{XSI}noNamespaceSchemaLocation") or "").startswith("urn:magento:")
+
+
+def test_one_module_name_everywhere() -> None:
+    registration = (MODULE / "registration.php").read_text()
+    assert "ComponentRegistrar::register(ComponentRegistrar::MODULE, 'OmsBridge_Connector', __DIR__);" in registration
+    assert parse("etc/module.xml").find("module").get("name") == "OmsBridge_Connector"  # type: ignore[union-attr]
+    composer = json.loads((MODULE / "composer.json").read_text())
+    assert composer["type"] == "magento2-module"
+    assert composer["autoload"] == {"files": ["registration.php"], "psr-4": {NAMESPACE: ""}}
+
+
+def test_every_php_file_declares_the_class_its_path_names() -> None:
+    classes = sorted(MODULE.glob("[A-Z]*/**/*.php"))
+    assert classes
+    for path in classes:
+        source = path.read_text()
+        relative = path.relative_to(MODULE).with_suffix("")
+        namespace = NAMESPACE + "\\".join(relative.parts[:-1])
+        assert source.startswith("<?php\ndeclare(strict_types=1);\n")
+        assert f"namespace {namespace};" in source
+        assert re.search(rf"^class {relative.name}\b", source, re.MULTILINE)
+
+
+def test_admin_plugins_and_their_actions_exist() -> None:
+    di = parse("etc/adminhtml/di.xml")
+    virtual = {node.get("name"): node for node in di.iter("virtualType")}
+    config_php = (MODULE / "Model" / "Config.php").read_text()
+    for node in virtual.values():
+        assert php_class_file(str(node.get("type"))).is_file()
+        for argument in node.iter("argument"):
+            constant = str(argument.text).removeprefix(f"{NAMESPACE}Model\\Config::")
+            assert f"public const {constant} = " in config_php
+    plugins = [plugin.get("type") for plugin in di.iter("plugin")]
+    assert plugins
+    for plugin in plugins:
+        assert plugin in virtual or php_class_file(str(plugin)).is_file()
+    guarded = {node.get("name"): node.find("plugin").get("type")  # type: ignore[union-attr]
+               for node in di.iter("type") if "Controller" in str(node.get("name"))}
+    assert set(guarded.values()) == {f"{NAMESPACE}Plugin\\Adminhtml\\Guard{action}"
+                                     for action in ("Ship", "Invoice", "Creditmemo")}
+
+
+def test_every_setting_has_a_default_and_is_read() -> None:
+    system = parse("etc/adminhtml/system.xml")
+    defaults = parse("etc/config.xml").find("default")
+    config_php = (MODULE / "Model" / "Config.php").read_text()
+    acl = {node.get("id") for node in parse("etc/acl.xml").iter("resource")}
+    (section,) = system.iter("section")
+    assert section.findtext("resource") in acl
+    paths = [f"{section.get('id')}/{group.get('id')}/{field.get('id')}"
+             for group in section.findall("group") for field in group.findall("field")]
+    assert len(paths) == 6
+    assert defaults is not None
+    for path in paths:
+        assert defaults.find(path) is not None, path
+        assert f"'{path}'" in config_php, path
+
+
+def test_the_product_page_loads_the_built_bundle_and_the_template_it_names() -> None:
+    layout = parse("view/frontend/layout/catalog_product_view.xml")
+    (block,) = [b for b in layout.iter("block") if "OmsBridge" in str(b.get("template"))]
+    module, file = str(block.get("template")).split("::")
+    assert module == "OmsBridge_Connector"
+    assert (MODULE / "view" / "frontend" / "templates" / file).is_file()
+    view_model = block.find("arguments/argument")
+    assert view_model is not None
+    assert php_class_file(str(view_model.text)).is_file()
+    vite = (ROOT / "storefront" / "vite.config.js").read_text()
+    (css,) = layout.iter("css")
+    assert css.get("src") == "OmsBridge_Connector::storefront/omsbridge-storefront.css"
+    assert "cssFileName: 'omsbridge-storefront'" in vite
+    assert "fileName: () => 'omsbridge-storefront.js'" in vite
+    view_model_php = (MODULE / "ViewModel" / "Storefront.php").read_text()
+    assert "'OmsBridge_Connector::storefront/omsbridge-storefront.js'" in view_model_php
+    package = json.loads((ROOT / "storefront" / "package.json").read_text())
+    assert "--outDir ../commerce/view/frontend/web/storefront" in package["scripts"]["build:commerce"]
+
+
+def test_the_template_escapes_what_it_prints() -> None:
+    template_text = (MODULE / "view/frontend/templates/product/availability.phtml").read_text()
+    printed = re.findall(r"<\?=(.*?)\?>", template_text, re.DOTALL)
+    assert printed
+    assert all("@noEscape" in expression for expression in printed)
+    assert template_text.count("escapeHtmlAttr(") == 3
+
+
+def commerce_event_types() -> set[str]:
+    routed: set[str] = set()
+    for rule in template.read().rules:
+        if "adobe.commerce" in rule.pattern.get("source", []):
+            routed.update(rule.pattern.get("detail-type", []))
+    return routed
+
+
+def test_io_events_subscribe_exactly_the_order_events_the_stack_routes() -> None:
+    events = parse("etc/io_events.xml")
+    names = {f"com.adobe.commerce.{event.get('name')}" for event in events.iter("event")}
+    assert names == commerce_event_types()
+    for event in events.iter("event"):
+        fields = [field.get("name") for field in event.iter("field")]
+        assert {"increment_id", "state", "items[].sku", "items[].qty_ordered", "payment.method"} <= set(fields)
+        assert len(fields) == len(set(fields))
+        # Card data stops at the last four digits.
+        assert not [name for name in fields if re.search(r"cc_number|cc_cid|additional_information|\*", str(name))]
+
+
+def test_the_stock_check_webhooks_point_at_the_stacks_route() -> None:
+    stack = yaml.load((ROOT / "template.yaml").read_text(), Loader=template._CfnLoader)  # noqa: S506
+    route = stack["Resources"]["StockCheckFunction"]["Properties"]["Events"]["StockCheck"]["Properties"]["Path"]
+    hooks = list(parse("etc/webhooks.xml").iter("hook"))
+    assert hooks
+    assert {hook.get("url") for hook in hooks} == {f"{{env:OMS_BRIDGE_URL}}{route}"}

@@ -97,3 +97,13 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(SAM_VENV)
+
+# ----- Browser test prerequisites (tests/browser/test_storefront_browser.py) ---------------------------
+# The OS's headless Chromium (never a browser download) and node >= 20.19 with npm for the storefront
+# bundle (vite 7). Installs Chromium with apt when it is missing; needs root on Debian/Ubuntu.
+.PHONY: browser-deps
+browser-deps:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+		|| { echo "error: the storefront build needs node >= 20.19 and npm" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "error: npm is missing" >&2; exit 1; }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.template import Stack
@@ -17,7 +19,28 @@ AWS_ENV = {
     "AWS_SECRET_ACCESS_KEY": "sandbox",
     "AWS_SESSION_TOKEN": "sandbox",
 }
-TAP_QUEUE = "sandbox-bus-tap"
+
+
+class Tap:
+    """Sits among a moto bus's rules, which moto hands every event put on the bus, and keeps them
+    in the shape a rule target receives."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def send_to_targets(self, event: dict[str, Any]) -> None:
+        delivered = {k: v for k, v in event.items() if k != "ingestion-time"}
+        stamp = delivered.get("time")
+        if isinstance(stamp, int | float):
+            delivered["time"] = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._lock:
+            self.events.append(delivered)
+
+    def take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            taken, self.events = self.events, []
+        return taken
 
 
 class LocalAws:
@@ -35,7 +58,7 @@ class LocalAws:
         self.events: Any = None
         self.dynamodb: Any = None
         self.bus_name = "oms-bridge"
-        self.tap_url = ""
+        self.tap = Tap()
         self.arns: dict[str, str] = {}
         self._mock = mock_aws()
 
@@ -85,7 +108,6 @@ class LocalAws:
             self.physical[name] = url
             self.arns[name] = self.sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.tap_url = self.sqs.create_queue(QueueName=TAP_QUEUE)["QueueUrl"]
 
     def _create_bus(self) -> None:
         buses = self.stack.of_type("AWS::Events::EventBus")
@@ -95,13 +117,12 @@ class LocalAws:
             self.physical[name] = bus_name
             self.arns[name] = arn
             self.bus_name = bus_name
-        tap_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        # One catch-all rule copies every event to a queue; the router applies the template's rules.
-        self.events.put_rule(Name="sandbox-tap", EventBusName=self.bus_name,
-                             EventPattern=json.dumps({"source": [{"prefix": ""}]}))
-        self.events.put_targets(Rule="sandbox-tap", EventBusName=self.bus_name,
-                                Targets=[{"Id": "tap", "Arn": tap_arn}])
+        # The router applies the template's rules itself; moto only has to hand over every event.
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.events.models import events_backends
+
+        bus = events_backends[DEFAULT_ACCOUNT_ID][REGION].event_buses[self.bus_name]
+        bus.rules["sandbox-tap"] = self.tap  # type: ignore[assignment]  # duck-typed: send_to_targets only
 
     def _create_secret(self) -> None:
         import boto3

@@ -158,7 +158,7 @@ def nothing_parked(box: Sandbox, line: Timeline) -> None:
 
 
 @contextlib.contextmanager
-def _function_output_to(path: Path) -> Iterator[TextIO]:
+def function_output_to(path: Path) -> Iterator[TextIO]:
     """Point this process's stdout and stderr at ``path``; yield the terminal's stdout."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
@@ -179,7 +179,7 @@ def _function_output_to(path: Path) -> Iterator[TextIO]:
 
 
 def run_demo(verbose: bool = True) -> int:
-    with _function_output_to(LOG_FILE) as terminal:
+    with function_output_to(LOG_FILE) as terminal:
         line = Timeline(verbose, terminal)
         line.say("sandbox", f"starting simulators and moto; function logs go to {LOG_FILE}")
         return _run(line)

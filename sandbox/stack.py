@@ -140,6 +140,7 @@ class Sandbox:
         self.servers: dict[str, SimServer] = {}
         self.bus_events: list[dict[str, Any]] = []
         self.invocations: list[dict[str, Any]] = []
+        self.duplicates_delivered = 0
         self._modules: dict[str, ModuleType] = {}
         self._container: str | None = None
         self._switch = threading.Condition()
@@ -226,6 +227,12 @@ class Sandbox:
         if "dc" in self.servers:
             values["DcBaseUrl"] = self.url("dc")
         return values
+
+    def reconfigure(self, env: dict[str, str]) -> None:
+        """Change settings, as an SI redeploying with new parameters: every function starts cold."""
+        with self._switch:
+            self.env_overrides.update(env)
+            self._container = None
 
     # -- invoking functions -------------------------------------------------------------------
 
@@ -354,15 +361,7 @@ class Sandbox:
 
     def drain_tap(self) -> list[dict[str, Any]]:
         """Take the events put on the bus since the last call (without routing them)."""
-        events: list[dict[str, Any]] = []
-        while True:
-            answer = self.aws.sqs.receive_message(QueueUrl=self.aws.tap_url, MaxNumberOfMessages=10)
-            messages = answer.get("Messages", [])
-            if not messages:
-                return events
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                self.aws.sqs.delete_message(QueueUrl=self.aws.tap_url, ReceiptHandle=message["ReceiptHandle"])
+        return self.aws.tap.take()
 
     def deliver(self, rounds: int = 1000) -> int:
         """Route events and queue messages to functions until nothing is left. Returns deliveries."""
@@ -388,10 +387,14 @@ class Sandbox:
 
     def _apply_delivery_faults(self, work: list[Any]) -> list[Any]:
         if self.delivery.duplicates:
+            before = len(work)
             work = [item for item in work for _ in range(1 + self._random.randint(0, self.delivery.duplicates))]
+            self.duplicates_delivered += len(work) - before
         if self.delivery.shuffle:
             self._random.shuffle(work)
-        return work
+        # Each target gets its events in that (shuffled) order; targets are independent consumers, so
+        # serving one after another changes nothing but the number of container switches.
+        return sorted(work, key=lambda item: item[0].function or item[0].queue or "")
 
     def _poll_queues(self) -> int:
         polled = 0

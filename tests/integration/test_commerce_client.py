@@ -170,12 +170,19 @@ def test_400_is_not_retried(sim: CommerceSim, make_client: ClientFactory, sleeps
     assert (len(sim.calls), sleeps) == (1, [])
 
 
-def test_a_post_is_not_retried_on_503(sim: CommerceSim, make_client: ClientFactory) -> None:
-    sim.faults.script(r"/comments$", Fault("status", status=503))
+def test_a_post_is_not_retried_after_a_500(sim: CommerceSim, make_client: ClientFactory) -> None:
+    sim.faults.script(r"/comments$", Fault("status", status=500))
     with pytest.raises(RetryableError) as caught:
         make_client().add_order_comment(5, "note")
-    assert caught.value.status == 503
+    assert caught.value.status == 500
     assert len(sim.calls) == 1
+
+
+def test_a_post_refused_with_503_is_sent_again(sim: CommerceSim, make_client: ClientFactory) -> None:
+    sim.faults.script(r"/comments$", Fault("status", status=503))
+    make_client().add_order_comment(5, "note")
+    assert [call["status"] for call in sim.calls] == [503, 200]
+    assert [h["comment"] for h in sim.orders[5]["status_histories"]] == ["note"]
 
 
 def test_a_read_timeout_is_retryable(sim: CommerceSim, make_client: ClientFactory) -> None:

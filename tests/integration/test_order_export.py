@@ -110,8 +110,10 @@ def test_one_order_delivered_three_times_and_saved_twice_is_created_once(sb: San
     assert ref["order_header_key"] == sb.sterling.order("000000101").key
     assert ref["lines"] == [{"prime_line_no": 1, "sub_line_no": 1, "order_item_id": item_id, "sku": "DEMO-MUG",
                              "parent_item_id": None, "qty": 2.0, "child_item_id": None}]
+    # What the export stored, and the capture of the invoice above (kept by ReturnsFunction).
     assert ref["payment"] == {"method": "braintree", "payment_type": "CREDIT_CARD", "amount_ordered": 30,
-                              "authorized": 30, "captured": 0, "transaction_id": "demo-000000101"}
+                              "authorized": 30, "captured": 30, "transaction_id": "demo-000000101",
+                              "invoiced": 30}
     assert_commerce_contract(sb.commerce)
 
 

@@ -198,12 +198,19 @@ def test_idempotent_calls_are_retried_on_503_and_429(sim: SterlingSim, client: S
 
 
 def test_a_non_idempotent_call_is_not_retried(sim: SterlingSim, client: SterlingClient) -> None:
-    sim.faults.script(r"/invoke/createOrder$", Fault("status", status=503))
+    sim.faults.script(r"/invoke/createOrder$", Fault("status", status=502))
     with pytest.raises(RetryableError) as caught:
         client.create_order(order_input("1004"))
-    assert (caught.value.status, caught.value.reason) == (503, "createOrder: sterling answered 503")
-    assert trail(sim) == [("invoke/login", 200), ("invoke/createOrder", 503)]
+    assert (caught.value.status, caught.value.reason) == (502, "createOrder: sterling answered 502")
+    assert trail(sim) == [("invoke/login", 200), ("invoke/createOrder", 502)]
     assert client.find_order("1004") is None
+
+
+def test_a_non_idempotent_call_refused_with_503_is_sent_again(sim: SterlingSim, client: SterlingClient) -> None:
+    sim.faults.script(r"/invoke/createOrder$", Fault("status", status=503))
+    client.create_order(order_input("1006"))
+    assert trail(sim) == [("invoke/login", 200), ("invoke/createOrder", 503), ("invoke/createOrder", 200)]
+    assert client.find_order("1006") is not None
 
 
 def test_a_business_error_is_not_retried(sim: SterlingSim, client: SterlingClient) -> None:

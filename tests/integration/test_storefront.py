@@ -47,7 +47,7 @@ COLUMBUS = {"source_code": "dc_columbus", "name": "Columbus distribution centre"
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
-    env = {"STOREFRONT_ORIGINS": f"{SHOP}, https://www.example.com/", "STOREFRONT_TIMEOUT_MS": "400"}
+    env = {"STOREFRONT_ORIGINS": f"{SHOP}, https://www.example.com/"}
     with Sandbox(seed=SEED, env=env) as sandbox:
         # The first request makes StorefrontFunction the sandbox's container; only it runs here, so
         # settings a test changes (``configure``) stay in force until the test resets them.
@@ -369,7 +369,8 @@ def test_sterling_down_is_503_with_a_reason(sb: Sandbox, route: str, query: dict
 
 
 @pytest.mark.parametrize(("route", "query"), ROUTES)
-def test_sterling_too_slow_is_503(sb: Sandbox, route: str, query: dict[str, str]) -> None:
+def test_sterling_too_slow_is_503(sb: Sandbox, configure: Configure, route: str, query: dict[str, str]) -> None:
+    configure(STOREFRONT_TIMEOUT_MS="300")
     sb.sterling.faults.script(r"/invoke/(?!login)", Fault("timeout", seconds=0.6), times=2)
     assert get(sb, route, **query)[::2] == (503, UNAVAILABLE)
 

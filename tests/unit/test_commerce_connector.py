@@ -169,7 +169,7 @@ def test_retries_are_bounded_and_the_last_error_is_readable(client: CommerceClie
 
 @respx.mock
 def test_a_plain_post_is_not_retried_but_an_idempotent_one_is(client: CommerceClient) -> None:
-    comment = respx.post(f"{V1}/orders/5/comments").respond(503, json={"message": "busy"})
+    comment = respx.post(f"{V1}/orders/5/comments").respond(502, json={"message": "bad gateway"})
     with pytest.raises(RetryableError):
         client.add_order_comment(5, "hello")
     assert comment.call_count == 1

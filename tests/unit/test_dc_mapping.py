@@ -224,3 +224,20 @@ def test_a_cancel_shows_once_the_release_has_less_open() -> None:
     after = release(release_line("OL1", "1", "MUG", "1.00"), release_line("OL2", "2", "TEE", "1.00"))
     assert m.cancel_applied(MUGS_AND_TEE, after, confirmation)
     assert not m.cancel_applied(MUGS_AND_TEE, MUGS_AND_TEE, confirmation)
+
+
+@pytest.mark.parametrize(("case", "confirmation", "reason"), [
+    ("ships more than it accounts for", confirmed(line("OL1", "2", "3")), "line OL1 ships more than it accounts for"),
+    ("cancels more than the release holds", confirmed(line("OL2", "0", cancelled="2"), kind="cancelled"),
+     r"line OL2 cancels 2, more than release RK1 holds \(1\)"),
+    ("a box holding another release's line", confirmed(line("OL1", "3", "3"), containers=[ConfirmedContainer(
+        container_no="B1", items=[ContainerItem(line_ref="OL9", quantity=Decimal(1))])]),
+     "container B1 holds 'OL9', which is not in release RK1"),
+    ("a box holding an item the release lacks", confirmed(line("OL1", "3", "3"), containers=[ConfirmedContainer(
+        container_no="B1", items=[ContainerItem(sku="SOCK", quantity=Decimal(1))])]),
+     "container B1 holds 'SOCK', which is not in release RK1"),
+])
+def test_quantities_and_boxes_are_checked_against_the_release_before_sterling_is_written(
+        case: str, confirmation: DcConfirmation, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        m.check(confirmation, MUGS_AND_TEE)

@@ -61,11 +61,20 @@ def test_exhausted_retries_raise_retryable_with_the_last_status() -> None:
     assert len(recorder.requests) == 3
 
 
-def test_non_idempotent_calls_are_sent_once() -> None:
-    recorder = Recorder([httpx.Response(503), httpx.Response(200)])
-    with pytest.raises(RetryableError):
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_non_idempotent_calls_are_not_resent_after_an_answer_that_may_follow_the_work(status: int) -> None:
+    recorder = Recorder([httpx.Response(status), httpx.Response(200)])
+    with pytest.raises(RetryableError) as caught:
         recorder.send("POST", idempotent=False)
+    assert caught.value.status == status
     assert len(recorder.requests) == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_non_idempotent_calls_are_resent_when_the_answer_proves_nothing_was_done(status: int) -> None:
+    recorder = Recorder([httpx.Response(status), httpx.Response(200, json={"id": 7})])
+    assert recorder.send("POST", idempotent=False).json() == {"id": 7}
+    assert len(recorder.requests) == 2
 
 
 def test_a_read_timeout_on_a_non_idempotent_call_is_ambiguous() -> None:

@@ -181,7 +181,7 @@ def test_refused_login_is_an_auth_failure() -> None:
 @respx.mock
 def test_adjust_inventory_is_retried_only_when_absolute(adjustment_types: list[str], calls: int) -> None:
     login_route(respx.mock)
-    api = respx.post(f"{BASE}/invoke/adjustInventory").mock(return_value=httpx.Response(503))
+    api = respx.post(f"{BASE}/invoke/adjustInventory").mock(return_value=httpx.Response(502))
     with pytest.raises(RetryableError):
         token_client().adjust_inventory([{"ItemID": "A", "ShipNode": "n", "Quantity": "1", "AdjustmentType": kind}
                                          for kind in adjustment_types])

@@ -133,16 +133,23 @@ def commerce_event_types() -> set[str]:
     return routed
 
 
-def test_io_events_subscribe_exactly_the_order_events_the_stack_routes() -> None:
+def test_io_events_subscribe_exactly_the_commerce_events_the_stack_routes() -> None:
     events = parse("etc/io_events.xml")
     names = {f"com.adobe.commerce.{event.get('name')}" for event in events.iter("event")}
     assert names == commerce_event_types()
-    for event in events.iter("event"):
-        fields = [field.get("name") for field in event.iter("field")]
-        assert {"increment_id", "state", "items[].sku", "items[].qty_ordered", "payment.method"} <= set(fields)
-        assert len(fields) == len(set(fields))
+    fields = {str(event.get("name")): [str(field.get("name")) for field in event.iter("field")]
+              for event in events.iter("event")}
+    for name in ("observer.sales_order_place_after", "observer.sales_order_save_commit_after"):
+        assert {"increment_id", "state", "updated_at", "items[].sku", "items[].qty_ordered", "payment.method",
+                "addresses[].address_type"} <= set(fields[name])
+    for name in ("observer.sales_order_invoice_save_commit_after", "observer.sales_order_creditmemo_save_commit_after"):
+        assert {"entity_id", "order_id", "items[].order_item_id", "items[].qty"} <= set(fields[name])
+    rma = set(fields["observer.rma_save_commit_after"])
+    assert {"entity_id", "increment_id", "status", "items[].order_item_id"} <= rma
+    for names in fields.values():
+        assert len(names) == len(set(names))
         # Card data stops at the last four digits.
-        assert not [name for name in fields if re.search(r"cc_number|cc_cid|additional_information|\*", str(name))]
+        assert not [name for name in names if re.search(r"cc_number|cc_cid|additional_information|\*", name)]
 
 
 def test_the_stock_check_webhooks_point_at_the_stacks_route() -> None:

@@ -17,7 +17,7 @@ STERLING_SOURCE = "ibm.sterling"
 SterlingDetailType = Literal[
     "order.created", "order.changed", "order.hold_changed", "order.cancelled", "order.backordered",
     "order.released", "shipment.created", "shipment.ready_to_ship", "shipment.shipped",
-    "shipment.ready_for_pickup", "inventory.changed",
+    "shipment.ready_for_pickup", "inventory.changed", "return.received", "return.refunded",
 ]
 STERLING_DETAIL_TYPES: frozenset[str] = frozenset(SterlingDetailType.__args__)  # type: ignore[attr-defined]
 
@@ -27,6 +27,8 @@ STERLING_ROOTS: dict[str, str] = {
     "order.released": "OrderRelease",
     **{t: "Shipment" for t in STERLING_DETAIL_TYPES if t.startswith("shipment.")},
     "inventory.changed": "InventoryItem",
+    # Return orders (DocumentType 0003): a receipt closed, a refund decided.
+    **{t: "Order" for t in STERLING_DETAIL_TYPES if t.startswith("return.")},
 }
 
 # Our own writes into Commerce carry this marker so the echo they raise is recognised and dropped.

@@ -22,6 +22,9 @@ from omsbridge.errors import PermanentError, RetryableError
 from omsbridge.observability import count, latency
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Answers that say the request was refused before any work was done: safe to send again even when
+# the call itself is not idempotent. A 500/502/504 or a timeout may come after the work.
+NOT_PROCESSED_STATUSES = frozenset({425, 429, 503})
 # Answers that say the far side is unwell or refuses our credentials; other 4xx are about the data.
 UPSTREAM_FAILURES = frozenset({401, 403, 408, 425, 429, *range(500, 600)})
 
@@ -82,12 +85,14 @@ def send(
 ) -> httpx.Response:
     """Send ``request``; return a 2xx response or raise ``RetryableError`` / ``PermanentError``.
 
+    An idempotent call is retried on any transient failure; a non-idempotent one only when the
+    answer proves nothing was done (429, 503), and otherwise surfaces at once.
+
     Error bodies are not interpreted here: callers that know the system's error envelope catch the
     raised error and read ``error.body``.
     """
-    attempts = policy.attempts if idempotent else 1
     last: RetryableError | None = None
-    for attempt in range(attempts):
+    for attempt in range(policy.attempts):
         retry_after: float | None = None
         started = time.perf_counter()
         try:
@@ -115,7 +120,9 @@ def send(
                 f"{system} answered {response.status_code}", system=system,
                 status=response.status_code, body=body,
             )
-        if attempt + 1 < attempts:
+        if not idempotent and last.status not in NOT_PROCESSED_STATUSES:
+            break
+        if attempt + 1 < policy.attempts:
             if on_retry is not None:
                 on_retry(attempt + 1, last.reason)
             policy.sleep(policy.delay(attempt, retry_after))

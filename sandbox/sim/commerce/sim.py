@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 from sandbox.sim.base import HttpError, JsonBody, Request, Response, Simulator
 from sandbox.sim.commerce import orders, search, statuses
 from sandbox.sim.commerce.oauth import OAuth1Verifier
+from sandbox.sim.commerce.returns import CommerceReturns
 
 ORDER_SAVED = "com.adobe.commerce.observer.sales_order_save_commit_after"
 IMS_TOKEN_PATH = "/ims/token/v3"  # noqa: S105 (a URL path)
@@ -159,6 +160,8 @@ class CommerceSim(Simulator):
             ("GET", "/V1/bulk/{bulkUuid}/status", self._bulk_status),
         ):
             self.route(method, template, handler)
+        # Invoice and credit memo documents and events, RMAs (sandbox/sim/commerce/returns.py).
+        self.returns = CommerceReturns(self)
 
     # -- plumbing -------------------------------------------------------------------------------
 

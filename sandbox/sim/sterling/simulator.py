@@ -74,6 +74,7 @@ from sandbox.sim.sterling.documents import (
 )
 from sandbox.sim.sterling.inventory import Inventory
 from sandbox.sim.sterling.orders import Hold, Line, Release, SimOrder, Slice
+from sandbox.sim.sterling.returns import ReturnPipeline
 from sandbox.sim.sterling.shipments import (
     SHIPMENT_CANCELLED,
     SHIPMENT_CREATED,
@@ -163,6 +164,8 @@ class SterlingSim(Simulator):
             "recordInvoiceCreation": self._record_invoice,
         }
         self._routes()
+        # Return orders, receipts and invoice look-ups (sandbox/sim/sterling/returns.py).
+        self.returns = ReturnPipeline(self)
 
     # -- HTTP -------------------------------------------------------------------------------------
 

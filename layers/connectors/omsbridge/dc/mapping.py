@@ -63,14 +63,30 @@ def release_line(release: OrderRelease, confirmed: ConfirmedLine) -> OrderLine:
 
 
 def check(confirmation: DcConfirmation, release: OrderRelease) -> None:
-    """A confirmation about another node or order than the release's is refused, not applied."""
+    """Refuse, before anything is written to Sterling, a confirmation about another node or order
+    than the release's, naming lines or items the release does not have, or cancelling more than
+    it holds."""
     for given, actual, name in ((confirmation.ship_node, release.ship_node.strip(), "ship_node"),
                                 (confirmation.order_no, release.order_no.strip(), "order_no")):
         if given and given != actual:
             raise ValidationError(f"{name} {given!r} does not match release {confirmation.release_key} ({actual!r})",
                                   system="dc", code="mismatch")
     for confirmed in confirmation.lines:
-        release_line(release, confirmed)
+        line = release_line(release, confirmed)
+        if confirmed.quantity and confirmed.shipped > confirmed.quantity:
+            raise ValidationError(f"line {confirmed.describe()} ships more than it accounts for", system="dc",
+                                  code="over_shipped")
+        if confirmed.cancelled > line.status_quantity:
+            raise ValidationError(f"line {confirmed.describe()} cancels {number(confirmed.cancelled)}, more than "
+                                  f"release {confirmation.release_key} holds ({number(line.status_quantity)})",
+                                  system="dc", code="over_cancelled")
+    keys = {line.order_line_key.strip() for line in release.order_lines}
+    skus = {line.item.item_id.strip() for line in release.order_lines}
+    for box in confirmation.containers:
+        for item in box.items:
+            if (item.line_ref and item.line_ref not in keys) or (not item.line_ref and item.sku not in skus):
+                raise ValidationError(f"container {box.container_no} holds {item.line_ref or item.sku!r}, which is "
+                                      f"not in release {confirmation.release_key}", system="dc", code="unknown_line")
 
 
 def _release_lines(shipment: Shipment, release_key: str) -> list[ShipmentLine]:

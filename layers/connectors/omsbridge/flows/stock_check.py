@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from omsbridge import config, webhooks
 from omsbridge.errors import IntegrationError, PermanentError, ValidationError
 from omsbridge.mapping import stock_check as mapping
-from omsbridge.observability import Outcome, correlate, count, latency, logger
+from omsbridge.observability import Outcome, correlate, count, logger
 
 if TYPE_CHECKING:
     import httpx
@@ -230,9 +230,8 @@ def _availability(skus: list[str], deadline: float, timings: dict[str, float]) -
     try:
         fetched = within(deadline, "sterling availability", lambda: fetch_available(missing))
     finally:
-        elapsed = (time.perf_counter() - started) * 1000
-        timings["sterling"] = elapsed
-        latency("sterling", elapsed)
+        # Server-Timing only: omsbridge.http reports each Sterling call's sterling_latency itself.
+        timings["sterling"] = (time.perf_counter() - started) * 1000
     # A SKU Sterling did not answer for has nothing available; remember that too.
     answered = {sku: fetched.get(sku, Decimal(0)) for sku in missing}
     availability_cache.put_many(answered, config.settings().stock_check_cache_seconds)

@@ -192,8 +192,9 @@ def _surrounding(postcode: str, country: str) -> list[Node]:
     except SterlingAuthError:
         raise
     except SterlingError as exc:
-        # Sterling refuses a postcode it cannot place: for the shopper, no store is near it.
-        logger.info("Sterling could not place the postcode", extra=exc.describe())
+        # Sterling refuses a postcode it cannot place: for the shopper, no store is near it. Logged as
+        # a warning all the same, since a misconfigured API user is refused the same way.
+        logger.warning("Sterling refused the store search", extra=exc.describe())
         count("postcode_unknown")
         nodes = []
     nodes_cache.put_many({key: nodes}, SLOW_CHANGING_SECONDS)

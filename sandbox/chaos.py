@@ -1,0 +1,285 @@
+"""The life cycle under fire: many orders through the whole loop while every simulator fails a share
+of its calls (5xx, 429, timeouts after doing the work, dropped connections) and every bus event is
+delivered up to three times, reordered. Stock moves at the same time.
+
+Afterwards the faults stop, whatever was dead-lettered is replayed, and the books are checked:
+every order exactly once in Sterling, exactly one complete Commerce shipment per order, Commerce
+stock equal to Sterling's, and every DLQ record carrying its reason.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import copy
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from omsbridge.sterling import SterlingClient, TokenAuth
+from sandbox.demo_data import SEED, pickup_order, simple_order
+from sandbox.sim.base import FAULT_KINDS
+from sandbox.sim.sterling.simulator import PipelineError
+from sandbox.stack import Delivery, Sandbox
+
+NODES = ("default", "store_1")
+STOCK_SKUS = tuple(f"STOCK-{n:03d}" for n in range(20))
+# Every PICKUP_EVERY-th order is collected at a store Sterling knows under another name: its export
+# is refused for good until the SI maps the store (FIX), and then replayed from the DLQ.
+PICKUP_EVERY = 25
+UNMAPPED_STORE = "austin_downtown"
+FIX = {"MAPPING_OVERRIDES": json.dumps({"source_to_node": {UNMAPPED_STORE: "store_1"}})}
+# The chaos settings: a timeout fault answers later than the functions wait.
+CHAOS_ENV = {"HTTP_READ_TIMEOUT": "0.25", "HTTP_CONNECT_TIMEOUT": "0.25"}
+FAULT_TIMEOUT_SECONDS = 0.35
+BATCH = 25
+
+
+@dataclass
+class Report:
+    orders: int
+    fault_rate: float
+    faults_injected: int = 0
+    duplicates_delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    stock_mismatches: int = 0
+    dlq: dict[str, int] = field(default_factory=dict)
+    dlq_without_reason: int = 0
+    replayed: int = 0
+    wall_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orders": self.orders, "fault_rate": self.fault_rate, "faults_injected": self.faults_injected,
+            "duplicates_delivered": self.duplicates_delivered, "lost": self.lost, "duplicated": self.duplicated,
+            "stock_mismatches": self.stock_mismatches, "dlq": self.dlq,
+            "dlq_without_reason": self.dlq_without_reason, "replayed": self.replayed,
+            "wall_s": round(self.wall_s, 1), "problems": self.problems[:20],
+        }
+
+
+def seed(orders: int) -> dict[str, Any]:
+    data = copy.deepcopy(SEED)
+    data["commerce"]["products"] += [{"sku": sku, "name": sku, "type_id": "simple"} for sku in STOCK_SKUS]
+    inventory = [row for row in data["sterling"]["inventory"] if row["ItemID"] != "DEMO-MUG"]
+    inventory.append({"ItemID": "DEMO-MUG", "ShipNode": "default", "Quantity": orders * 3 + 10})
+    inventory += [{"ItemID": sku, "ShipNode": node, "Quantity": 1} for sku in STOCK_SKUS for node in NODES]
+    data["sterling"]["inventory"] = inventory
+    data["commerce"]["source_items"] = [{"sku": sku, "source_code": node, "quantity": 1, "status": 1}
+                                        for sku in STOCK_SKUS for node in NODES]
+    return data
+
+
+def order_numbers(orders: int) -> list[str]:
+    return [f"{700_000_000 + n:09d}" for n in range(orders)]
+
+
+def is_pickup(number: str) -> bool:
+    return int(number) % PICKUP_EVERY == PICKUP_EVERY - 1
+
+
+def order_for(number: str) -> dict[str, Any]:
+    if not is_pickup(number):
+        return simple_order(number, qty=1)
+    order = pickup_order(number)
+    order["extension_attributes"]["pickup_location_code"] = UNMAPPED_STORE
+    return order
+
+
+class Chaos:
+    def __init__(self, box: Sandbox, orders: int, fault_rate: float, seed_value: int) -> None:
+        self.box = box
+        self.numbers = order_numbers(orders)
+        self.fault_rate = fault_rate
+        self.random = random.Random(seed_value)
+        self.report = Report(orders=orders, fault_rate=fault_rate)
+        self.releases: dict[str, str] = {}
+        self.confirmed: set[str] = set()
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def faults_on(self) -> None:
+        for number, simulator in enumerate(self.box.simulators.values()):
+            simulator.faults.rate = self.fault_rate
+            simulator.faults.kinds = FAULT_KINDS
+            simulator.faults.timeout_seconds = FAULT_TIMEOUT_SECONDS
+            simulator.faults.seed = number
+            simulator.faults.__post_init__()
+
+    def faults_off(self) -> None:
+        for simulator in self.box.simulators.values():
+            simulator.faults.rate = 0.0
+
+    @contextlib.contextmanager
+    def operator(self) -> Iterator[SterlingClient]:
+        """People at Sterling's screens and the warehouse: not the integration under test, no faults."""
+        saved = self.box.sterling.faults.rate
+        self.box.sterling.faults.rate = 0.0
+        base = f"{self.box.url('sterling')}/smcfs/restapi"
+        client = SterlingClient(base, "DEFAULT", TokenAuth(base, self.box.secret["sterling_user"],
+                                                           self.box.secret["sterling_password"]))
+        try:
+            yield client
+        finally:
+            client.close()
+            self.box.sterling.faults.rate = saved
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def place(self, numbers: list[str]) -> None:
+        for number in numbers:
+            if self.box.commerce.find_order(number) is None:
+                event = self.box.commerce.place_order(order_for(number))
+                self.box.publish("adobe.commerce", event["type"], event)
+        self.box.deliver()
+
+    def release(self, numbers: list[str]) -> None:
+        for number in numbers:
+            if number in self.releases or is_pickup(number):
+                continue
+            try:
+                if not self.box.sterling.order(number).releases:
+                    self.box.sterling.schedule(number)
+                    [release] = self.box.sterling.release(number)
+                else:
+                    release = {"OrderReleaseKey": self.box.sterling.order(number).releases[0].key}
+            except PipelineError:
+                continue  # not in Sterling yet: its export is waiting in a DLQ for the replay
+            self.releases[number] = release["OrderReleaseKey"]
+        self.box.deliver()
+
+    def pack(self, numbers: list[str]) -> None:
+        for number in numbers:
+            shipment_no = f"SH-{number}"
+            if number not in self.releases or self._has_shipment(shipment_no):
+                continue
+            shipment = self.box.sterling.include_in_shipment(number, shipment_no=shipment_no)
+            with self.operator() as sterling:
+                sterling.change_shipment({"ShipmentKey": shipment["ShipmentKey"], "Containers": {"Container": [
+                    {"ContainerNo": f"B-{number}",
+                     "ContainerDetails": {"ContainerDetail": [{"ItemID": "DEMO-MUG", "Quantity": "1"}]}}]}})
+            self.box.sterling.ready_to_ship(shipment_no)
+        self.box.deliver()
+
+    def _has_shipment(self, shipment_no: str) -> bool:
+        try:
+            self.box.sterling.shipment(shipment_no)
+        except PipelineError:
+            return False
+        return True
+
+    def confirm(self, numbers: list[str]) -> None:
+        for number in numbers:
+            if number in self.confirmed or not self._has_shipment(f"SH-{number}"):
+                continue
+            containers = self.box.sterling.shipment(f"SH-{number}").containers
+            if not all(c.get("TrackingNo") for c in containers):
+                continue  # the label is still to come (its booking was dead-lettered)
+            boxes = [{"container_no": c["ContainerNo"], "tracking_number": c["TrackingNo"], "scac": "UPSN"}
+                     for c in containers]
+            confirmation = self.box.dc.confirm(self.releases[number], containers=boxes)
+            raw, headers = self.box.dc.signed(confirmation)
+            # The WMS sends again until it is answered 2xx, as any webhook sender does.
+            for _ in range(8):
+                status, _, _ = self.box.http("POST", "/callbacks/dc", headers=headers, body=raw)
+                if status < 300:
+                    self.confirmed.add(number)
+                    break
+        self.box.deliver()
+
+    def move_stock(self, rounds: int) -> None:
+        with self.operator() as sterling:
+            for _ in range(rounds):
+                sku, node = self.random.choice(STOCK_SKUS), self.random.choice(NODES)
+                sterling.adjust_inventory([{
+                    "ItemID": sku, "ShipNode": node, "UnitOfMeasure": "EACH", "ProductClass": "GOOD",
+                    "SupplyType": "ONHAND", "AdjustmentType": "ABSOLUTE", "Quantity": str(self.random.randint(0, 50)),
+                }])
+        self.box.deliver()
+
+    def cycle(self) -> None:
+        for start in range(0, len(self.numbers), BATCH):
+            batch = self.numbers[start:start + BATCH]
+            self.place(batch)
+            self.release(batch)
+            self.pack(batch)
+            self.confirm(batch)
+            self.move_stock(rounds=4)
+
+    # -- after the storm ---------------------------------------------------------------------------
+
+    def count_dlq(self) -> None:
+        for name in self.box.stack.functions:
+            for record in self.box.dlq(name):
+                reason = _reason(record)
+                if not reason:
+                    self.report.dlq_without_reason += 1
+                key = f"{name}: {reason or 'no reason'}"
+                self.report.dlq[key] = self.report.dlq.get(key, 0) + 1
+
+    def settle(self) -> None:
+        self.faults_off()
+        self.box.deliver()
+        self.count_dlq()
+        self.box.reconfigure(FIX)
+        replayed = self.box.replay_dlq()
+        self.report.replayed = sum(replayed.values())
+        # The business goes on for the orders a dead-lettered step had held up.
+        for stage in (self.place, self.release, self.pack, self.confirm):
+            stage(self.numbers)
+
+    def check(self) -> None:
+        creates = collections.Counter(
+            call["body"]["OrderNo"] for call in self.box.sterling.calls_to("/invoke/createOrder")
+            if call["status"] == 200 and isinstance(call["body"], dict))
+        orders = collections.Counter(order.order_no for order in self.box.sterling.orders.values())
+        for number in self.numbers:
+            commerce = self.box.commerce.find_order(number)
+            shipments = [s for s in self.box.commerce.shipments.values()
+                         if commerce and s["order_id"] == commerce["entity_id"]]
+            shipped = commerce["items"][0].get("qty_shipped", 0) if commerce else 0
+            if is_pickup(number):
+                # Collected in store: the BOPIS path is not part of this run; it must be in Sterling once.
+                shipments, shipped = [None], 1
+            if orders[number] == 0 or not shipments or shipped < 1:
+                self.report.lost += 1
+                self.report.problems.append(f"{number}: sterling={orders[number]} shipments={len(shipments)}")
+            if orders[number] > 1 or creates[number] > 1 or len(shipments) > 1 or shipped > 1:
+                self.report.duplicated += 1
+                self.report.problems.append(f"{number}: creates={creates[number]} shipments={len(shipments)}")
+        for sku in STOCK_SKUS:
+            for node in NODES:
+                item = self.box.commerce.source_items.get((sku, node))
+                truth = float(self.box.sterling.inventory.available(sku, node))
+                if item is None or float(item["quantity"]) != truth:
+                    self.report.stock_mismatches += 1
+                    self.report.problems.append(f"stock {sku}@{node}: commerce={item and item['quantity']} "
+                                                f"sterling={truth}")
+        self.report.faults_injected = sum(s.faults.injected for s in self.box.simulators.values())
+        self.report.duplicates_delivered = self.box.duplicates_delivered
+
+
+def _reason(record: dict[str, Any]) -> str:
+    if "reason" in record and isinstance(record["reason"], dict):
+        return str(record["reason"].get("reason", ""))
+    if "responsePayload" in record:
+        return str(record["responsePayload"].get("errorMessage", ""))
+    return ""
+
+
+def run(orders: int = 500, fault_rate: float = 0.2, duplicates: int = 2, seed_value: int = 7) -> Report:
+    started = time.monotonic()
+    delivery = Delivery(duplicates=duplicates, shuffle=True, seed=seed_value)
+    with Sandbox(seed=seed(orders), env=CHAOS_ENV, delivery=delivery) as box:
+        chaos = Chaos(box, orders, fault_rate, seed_value)
+        chaos.faults_on()
+        chaos.cycle()
+        chaos.settle()
+        chaos.check()
+    chaos.report.wall_s = time.monotonic() - started
+    return chaos.report

@@ -55,6 +55,14 @@ def bus_entries(sandbox: Sandbox, events: list[dict[str, Any]]) -> list[dict[str
     ]
 
 
+def _without_secrets(trace: dict[str, Any], secret: dict[str, str]) -> Any:
+    """The trace shows every call, logins included: print it with the secret's values masked."""
+    text = json.dumps(trace, default=str)
+    for value in sorted((v for v in secret.values() if len(v) >= 6), key=len, reverse=True):
+        text = text.replace(json.dumps(value)[1:-1], "<secret>")
+    return json.loads(text)
+
+
 def _invoke(sandbox: Sandbox, logical_id: str, event: dict[str, Any]) -> Any:
     if logical_id not in sandbox.stack.functions:
         raise SystemExit(f"no function {logical_id!r} in template.yaml; have: {', '.join(sandbox.stack.functions)}")
@@ -69,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _answer_on_stdout() as answer, Sandbox(seed=seed, env=_pairs(args.env), secret=_pairs(args.secret)) as sb:
         result = _invoke(sb, args.logical_id, _read_json(args.event))
         calls = [{k: call[k] for k in ("system", "method", "path", "query", "body")} for call in sb.calls()]
-        answer.append({"result": result, "calls": calls, "events": bus_entries(sb, sb.drain_tap())})
+        trace = {"result": result, "calls": calls, "events": bus_entries(sb, sb.drain_tap())}
+        answer.append(_without_secrets(trace, sb.secret))
     return 0
 
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from omsbridge.observability import logger, metrics
@@ -303,6 +304,39 @@ def release_unmapped(sb: Sandbox) -> None:
     released(sb, **NO_CARRIER)
 
 
+INVOICE_EVENT = "com.adobe.commerce.observer.sales_order_invoice_save_commit_after"
+
+
+def invoiced(sb: Sandbox, cloud_event: dict[str, Any]) -> None:
+    """An admin invoices the order in Commerce (REST, as the admin panel would)."""
+    entity_id = cloud_event["data"]["value"]["items"][0]["order_id"]
+    answer = httpx.post(f"{sb.url('commerce')}/rest/default/V1/order/{entity_id}/invoice", json={"capture": True},
+                        headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
+    answer.raise_for_status()
+    sb.deliver()
+
+
+def returns_processed(sb: Sandbox) -> None:
+    invoiced(sb, placed(sb))
+
+
+def returns_duplicate(sb: Sandbox) -> None:
+    returns_processed(sb)
+    again(sb, "adobe.commerce", INVOICE_EVENT, last_event(sb, "adobe.commerce", INVOICE_EVENT))
+
+
+def returns_retried(sb: Sandbox) -> None:
+    # Sterling refuses the order, then Commerce invoices it: the invoice waits for an export that
+    # does not come (retried, then parked).
+    sb.sterling.faults.script(r"/invoke/createOrder$", Fault("status", status=400))
+    invoiced(sb, sb.commerce.place_order(simple_order(order_no())))
+
+
+def returns_permanent_failure(sb: Sandbox) -> None:
+    again(sb, "adobe.commerce", INVOICE_EVENT, {"id": "broken-invoice-event", "type": INVOICE_EVENT,
+                                                "data": {"value": {"increment_id": "no-such-invoice"}}})
+
+
 def stock_check_answer(sb: Sandbox, key: KeyPair, quantity: int = 1) -> tuple[int, Any]:
     body = json.dumps({"eventName": "checkout_cart_product_add_before",
                        "data": {"product": {"sku": "DEMO-MUG", "type_id": "simple", "name": "Demo mug"},
@@ -362,6 +396,10 @@ OUTCOMES: list[tuple[str, str, Scenario]] = [
     ("dc", "retried", release_retried),
     ("dc", "permanent_failure", release_permanent_failure),
     ("dc", "unmapped", release_unmapped),
+    ("returns", "processed", returns_processed),
+    ("returns", "duplicate", returns_duplicate),
+    ("returns", "retried", returns_retried),
+    ("returns", "permanent_failure", returns_permanent_failure),
     ("ingress", "processed", export_processed),
     ("ingress", "rejected_401", ingress_rejected),
     ("storefront", "processed", storefront_processed),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -301,3 +302,26 @@ def test_a_return_sterling_made_is_known_from_its_sales_lines() -> None:
         mapping.lines_from_document(blind, REFS)
     assert raised.value.reason == ("return R-9 line 1: its sales line (DerivedFrom ?.1) is not a line the order export "
                                    "recorded")
+
+
+# -- the sample events (events/returns/*.json, for sam local invoke and python -m sandbox run) ------------
+
+SAMPLES = Path(__file__).resolve().parents[2] / "events" / "returns"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in SAMPLES.glob("*.json")))
+def test_each_sample_event_is_one_the_function_reads(name: str) -> None:
+    from omsbridge.events import CommerceEvent, EventBridgeEvent, SterlingEvent
+    from omsbridge.flows import returns as flow
+    from omsbridge.mapping import invoice
+
+    event = EventBridgeEvent.model_validate(json.loads((SAMPLES / name).read_text()))
+    assert (event.source, event.detail_type) in flow.ROUTES
+    if event.source == "ibm.sterling":
+        document = Order.model_validate(SterlingEvent.model_validate(event.detail).data)
+        assert (document.document_type, mapping.derived_order_no(document)) == ("0003", "000000101")
+        return
+    value = CommerceEvent.model_validate(event.detail).data.value
+    parse = {flow.INVOICE_SAVED: invoice.parse_invoice, flow.CREDITMEMO_SAVED: invoice.parse_creditmemo,
+             flow.RMA_SAVED: mapping.parse_rma}[event.detail_type]
+    assert parse(value).entity_id == 1

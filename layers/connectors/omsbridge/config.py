@@ -121,16 +121,24 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.cache
+SECRET_MAX_AGE_SECONDS = 300
+
+
 def secrets() -> Secrets:
+    """The secret, fetched at most every ``SECRET_MAX_AGE_SECONDS`` (Powertools caches it): a
+    rotated value reaches warm containers within minutes, with no restart."""
     secret_id = settings().secret_id
     if not secret_id:
         return Secrets()
     from aws_lambda_powertools.utilities import parameters
 
-    raw = parameters.get_secret(secret_id, max_age=300)
-    data = json.loads(raw if isinstance(raw, str) else raw.decode())
-    return Secrets.model_validate(data)
+    raw = parameters.get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)
+    return _parsed(raw if isinstance(raw, str) else raw.decode())
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(raw: str) -> Secrets:
+    return Secrets.model_validate(json.loads(raw))
 
 
 def reset(*, keep_connections: bool = False) -> None:
@@ -145,7 +153,7 @@ def reset(*, keep_connections: bool = False) -> None:
         hook()
     if keep_connections:
         return
-    secrets.cache_clear()
+    _parsed.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()

@@ -20,7 +20,8 @@ from sandbox.stack import LambdaContext
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+    credentials = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+    for key, value in credentials.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
@@ -101,7 +102,7 @@ class FlakyEvents:
         self.reject_times = reject_times
         self.batches: list[list[dict[str, Any]]] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.batches.append(Entries)
         if self.reject_times:
             self.reject_times -= 1

@@ -37,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "connectors")]
 
+from sandbox.demo import function_output_to  # noqa: E402
 from sandbox.stack import Sandbox  # noqa: E402
 
 FUNCTION = "StockSyncFunction"
@@ -175,6 +176,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     work = generate(args.rows, args.skus, args.nodes, args.seed, args.skew)
+    # The function's logs and metrics go to a file; stdout carries the one JSON line.
+    with function_output_to(Path("artifacts/stock-sync-functions.log")) as terminal:
+        result = measure(args, work)
+        print(json.dumps(result), file=terminal)
+    return result
+
+
+def measure(args: argparse.Namespace, work: Workload) -> dict[str, Any]:
     with Sandbox(seed=seed_for(work)) as sb:
         batch_size = args.batch_size or int(sb.parameters()["StockSyncBatchSize"])
         chunk_size = int(sb.environment(FUNCTION)["STOCK_SYNC_CHUNK_SIZE"])
@@ -185,7 +194,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rows = work.rows
     baseline_rows, baseline_rate = baseline(work, min(args.baseline_rows, rows), args.latency)
     rate = rows / run.seconds
-    result = {
+    return {
         "rows": rows,
         "events": len(work.events),
         "items": len(work.truth),
@@ -205,8 +214,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline_rows_per_second": round(baseline_rate, 1),
         "speedup": round(rate / baseline_rate, 1),
     }
-    print(json.dumps(result))
-    return result
 
 
 if __name__ == "__main__":

@@ -115,3 +115,16 @@ def place_order(sandbox: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
     sandbox.deliver()
     return cloud_event
+
+
+def place_and_release(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
+    """Place every order in Commerce, let the sandbox export them, then have Sterling schedule and
+    release each (its agents' work) and deliver what that raises."""
+    for order in orders:
+        cloud_event = sandbox.commerce.place_order(copy.deepcopy(order))
+        sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
+    sandbox.deliver()
+    for order in orders:
+        sandbox.sterling.schedule(order["increment_id"])
+        sandbox.sterling.release(order["increment_id"])
+    sandbox.deliver()

@@ -19,7 +19,7 @@ import pytest
 from omsbridge.carrier.signing import sign
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
-from sandbox.demo_data import SEED, simple_order
+from sandbox.demo_data import SEED, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
 
@@ -56,14 +56,7 @@ def ready(box: Sandbox, order_no: str, boxes: list[dict[str, Any]] | None = None
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     with Sandbox(seed=copy.deepcopy(SEED)) as sandbox:
-        for order in ORDERS:
-            cloud_event = sandbox.commerce.place_order(copy.deepcopy(order))
-            sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
-        sandbox.deliver()
-        for order in ORDERS:
-            sandbox.sterling.schedule(order["increment_id"])
-            sandbox.sterling.release(order["increment_id"])
-        sandbox.deliver()
+        place_and_release(sandbox, ORDERS)
         # The parcel the tracking tests follow.
         ready(sandbox, "000000510", [{"ContainerNo": "T1"}])
         yield sandbox

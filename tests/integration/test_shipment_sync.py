@@ -16,7 +16,7 @@ import pytest
 
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
-from sandbox.demo_data import SEED, configurable_order, pickup_order, simple_order
+from sandbox.demo_data import SEED, configurable_order, pickup_order, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
 
@@ -45,14 +45,7 @@ ORDERS = [simple_order("000000301", qty=2), two_line_order("000000302"), two_lin
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     with Sandbox(seed=copy.deepcopy(SEED), env={"INVOICE_ON_SHIPMENT": "true"}) as sandbox:
-        for order in ORDERS:
-            cloud_event = sandbox.commerce.place_order(copy.deepcopy(order))
-            sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
-        sandbox.deliver()
-        for order in ORDERS:
-            sandbox.sterling.schedule(order["increment_id"])
-            sandbox.sterling.release(order["increment_id"])
-        sandbox.deliver()
+        place_and_release(sandbox, ORDERS)
         yield sandbox
 
 

@@ -6,14 +6,30 @@ from collections.abc import Iterator
 
 import pytest
 
+from omsbridge import config
 from sandbox.stack import Sandbox
-from tests.support import KeyPair, new_keypair
+from tests.support import Configure, KeyPair, new_keypair
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox() as box:
         yield box
+
+
+@pytest.fixture
+def configure(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """Change settings for one test, as a new container with that configuration would have them.
+    ``sb`` is the requesting module's sandbox fixture: it is up before the settings change."""
+
+    def apply(**settings: str) -> None:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        config.reset()
+
+    yield apply
+    monkeypatch.undo()
+    config.reset()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import { storefrontUrl } from './api.js';
 import { formatDay, text } from './messages.js';
+import { DestinationForm } from './DestinationForm.jsx';
 import { Failure, Loading } from './Status.jsx';
 import { useJson } from './useJson.js';
 
@@ -21,15 +22,8 @@ export function DeliveryEstimate({ api, sku, quantity, postcode: initialPostcode
   return (
     <section className="omsb omsb-delivery" aria-labelledby={`${id}-heading`} aria-busy={estimate.status === 'loading'}>
       <h3 id={`${id}-heading`} className="omsb-heading">{text.deliveryHeading}</h3>
-      <form className="omsb-form" onSubmit={submit}>
-        <label htmlFor={`${id}-postcode`}>{text.postcode}</label>
-        <input id={`${id}-postcode`} name="postcode" autoComplete="postal-code" required maxLength={12}
-               value={postcode} onChange={(event) => setPostcode(event.target.value)} />
-        <label htmlFor={`${id}-country`}>{text.country}</label>
-        <input id={`${id}-country`} name="country" autoComplete="country" required minLength={2} maxLength={2}
-               size={3} value={country} onChange={(event) => setCountry(event.target.value)} />
-        <button type="submit" className="omsb-button">{text.checkDelivery}</button>
-      </form>
+      <DestinationForm id={id} postcode={postcode} country={country} onPostcode={setPostcode}
+                       onCountry={setCountry} onSubmit={submit} submitLabel={text.checkDelivery} />
       {estimate.status === 'loading' && <Loading>{text.deliveryLoading}</Loading>}
       {estimate.status === 'error' && <Failure message={estimate.message} onRetry={retry} />}
       {estimate.status === 'ok' && (

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import { storefrontUrl } from './api.js';
 import { addressLine, formatDay, text } from './messages.js';
+import { DestinationForm } from './DestinationForm.jsx';
 import { Failure, Loading } from './Status.jsx';
 import { useJson } from './useJson.js';
 
@@ -38,15 +39,8 @@ export function PickupLocations({ api, sku, quantity, host, postcode: initialPos
   return (
     <section className="omsb omsb-pickup" aria-labelledby={`${id}-heading`} aria-busy={stores.status === 'loading'}>
       <h3 id={`${id}-heading`} className="omsb-heading">{text.pickupHeading}</h3>
-      <form className="omsb-form" onSubmit={submit}>
-        <label htmlFor={`${id}-postcode`}>{text.postcode}</label>
-        <input id={`${id}-postcode`} name="postcode" autoComplete="postal-code" required maxLength={12}
-               value={postcode} onChange={(event) => setPostcode(event.target.value)} />
-        <label htmlFor={`${id}-country`}>{text.country}</label>
-        <input id={`${id}-country`} name="country" autoComplete="country" required minLength={2} maxLength={2}
-               size={3} value={country} onChange={(event) => setCountry(event.target.value)} />
-        <button type="submit" className="omsb-button">{text.findStores}</button>
-      </form>
+      <DestinationForm id={id} postcode={postcode} country={country} onPostcode={setPostcode}
+                       onCountry={setCountry} onSubmit={submit} submitLabel={text.findStores} />
       {stores.status === 'loading' && <Loading>{text.storesLoading}</Loading>}
       {stores.status === 'error' && <Failure message={stores.message} onRetry={retryStores} />}
       {stores.status === 'ok' && locations.length === 0 && (

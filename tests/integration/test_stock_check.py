@@ -5,20 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from omsbridge import config
 from omsbridge.flows import stock_check
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault, SimServer
 from sandbox.sim.commerce import catalog
 from sandbox.sim.sterling.iv import IvSim
 from sandbox.stack import Sandbox
-from tests.support import KeyPair
+from tests.support import Configure, KeyPair
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "stock_check"
@@ -87,21 +86,6 @@ def iv(box: Sandbox) -> Iterator[tuple[IvSim, str]]:
     server.stop()
 
 
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
-    """Change settings for one test, as a new container with that configuration would have them."""
-
-    def apply(**settings: str) -> None:
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        config.reset()
-
-    yield apply
-    monkeypatch.undo()
-    config.reset()
 
 
 def check(sb: Sandbox, body: str, key: KeyPair | None) -> tuple[int, Any]:

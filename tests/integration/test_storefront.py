@@ -4,18 +4,18 @@ and what a shopper's browser gets back (bodies, caching and CORS headers, errors
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from omsbridge import config
 from omsbridge.flows import storefront
 from omsbridge.mapping import storefront as mapping
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
 from sandbox.stack import Sandbox, api_event, parse_api_result
+from tests.support import Configure
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "storefront"
@@ -69,21 +69,6 @@ def sb(box: Sandbox) -> Iterator[Sandbox]:
         simulator.faults.clear()
 
 
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
-    """Change settings for one test, as a new container with that configuration would have them."""
-
-    def apply(**settings: str) -> None:
-        for name, value in settings.items():
-            monkeypatch.setenv(name, value)
-        config.reset()
-
-    yield apply
-    monkeypatch.undo()
-    config.reset()
 
 
 def get(sb: Sandbox, route: str, origin: str | None = SHOP, **query: str) -> tuple[int, dict[str, str], Any]:

@@ -194,8 +194,8 @@ def _run(line: Timeline) -> int:
         except DemoFailed as failure:
             line.say("FAILED", str(failure))
             return 1
-        line.say("commerce", "status history of " + ORDER_NO + ":")
-        for text in _history(box):
+        line.say("commerce", "status history of " + ORDER_NO + ", oldest first:")
+        for text in reversed(_history(box)):
             line.say("", f"  {text}")
     line.say("done", f"{line.steps} checks held")
     return 0

@@ -182,10 +182,10 @@ def run_demo(verbose: bool = True) -> int:
     with function_output_to(LOG_FILE) as terminal:
         line = Timeline(verbose, terminal)
         line.say("sandbox", f"starting simulators and moto; function logs go to {LOG_FILE}")
-        return _run(line)
+        return run_lifecycle(line)
 
 
-def _run(line: Timeline) -> int:
+def run_lifecycle(line: Timeline) -> int:
     commerce_key = new_keypair()
     env = {"COMMERCE_WEBHOOK_PUBLIC_KEY": commerce_key.public_pem}
     with Sandbox(seed=copy.deepcopy(SEED), env=env) as box:

@@ -99,6 +99,19 @@ def configurable_order(increment_id: str = "000000102") -> dict[str, Any]:
     ], shipping_method="flatrate_flatrate", shipping="5.00")
 
 
+def mugs_and_tee(increment_id: str, mugs: int) -> dict[str, Any]:
+    """``mugs`` mugs at 12.50 and a configurable tee at 25.00 (parent row + child row), 5.00 shipping."""
+    order = simple_order(increment_id, qty=mugs)
+    tee = configurable_order()["items"]
+    tee[0]["item_id"], tee[1]["item_id"], tee[1]["parent_item_id"] = "2", "3", "2"
+    order["items"] += tee
+    for name in ("subtotal", "base_subtotal", "grand_total", "base_grand_total"):
+        order[name] += 25.0
+    order["payment"]["amount_ordered"] = order["payment"]["amount_authorized"] = order["grand_total"]
+    order["total_qty_ordered"] += 1
+    return order
+
+
 def pickup_order(increment_id: str = "000000103", reservation_id: str | None = "r-demo-103") -> dict[str, Any]:
     """A mug to collect at the Austin store, with the stock reservation made at checkout."""
     extra: dict[str, Any] = {"extension_attributes": {"pickup_location_code": PICKUP_STORE}}
@@ -117,14 +130,16 @@ def place_order(sandbox: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     return cloud_event
 
 
-def place_and_release(sandbox: Sandbox, orders: list[dict[str, Any]]) -> None:
+def place_and_release(sandbox: Sandbox, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Place every order in Commerce, let the sandbox export them, then have Sterling schedule and
-    release each (its agents' work) and deliver what that raises."""
+    release each (its agents' work) and deliver what that raises. Returns the releases, in order."""
     for order in orders:
         cloud_event = sandbox.commerce.place_order(copy.deepcopy(order))
         sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
     sandbox.deliver()
+    releases: list[dict[str, Any]] = []
     for order in orders:
         sandbox.sterling.schedule(order["increment_id"])
-        sandbox.sterling.release(order["increment_id"])
+        releases += sandbox.sterling.release(order["increment_id"])
     sandbox.deliver()
+    return releases

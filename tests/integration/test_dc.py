@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.demo_data import SEED, pickup_order, place_order, simple_order
+from sandbox.demo_data import SEED, pickup_order, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import Sandbox
 
@@ -57,10 +57,7 @@ def release_of(box: Sandbox, order_no: str) -> dict[str, Any]:
 
 def released(box: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     """Place one more order, let it reach Sterling, schedule and release it; returns the release."""
-    place_order(box, order)
-    box.sterling.schedule(order["increment_id"])
-    [release] = box.sterling.release(order["increment_id"])
-    box.deliver()
+    [release] = place_and_release(box, [order])
     return release
 
 

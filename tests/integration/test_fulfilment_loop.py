@@ -17,7 +17,7 @@ import pytest
 
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
-from sandbox.demo_data import SEED, place_order, simple_order
+from sandbox.demo_data import SEED, place_and_release, simple_order
 from sandbox.stack import SANDBOX_SECRET, Sandbox
 
 FUNCTIONS = ("OrderExportFunction", "OrderStatusFunction", "DistributionCenterFunction", "CarrierFunction",
@@ -33,10 +33,7 @@ def box() -> Iterator[Sandbox]:
 
 def release_to_dc(box: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     """Commerce places the order; Sterling (its agents, driven here) schedules and releases it."""
-    place_order(box, order)
-    box.sterling.schedule(order["increment_id"])
-    [release] = box.sterling.release(order["increment_id"])
-    box.deliver()
+    [release] = place_and_release(box, [order])
     return release
 
 

@@ -21,7 +21,7 @@ import pytest
 from omsbridge.mapping.order import sterling_date
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
-from sandbox.demo_data import SEED, configurable_order, simple_order
+from sandbox.demo_data import SEED, mugs_and_tee, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
 
@@ -33,16 +33,6 @@ REFUND_MARK = "[oms-bridge] Refund for Sterling return"
 ENV = {"MAPPING_OVERRIDES": json.dumps({"return_reasons": {"wrong_size": "WRONG_SIZE"}})}
 
 
-def mugs_and_tee(increment_id: str, mugs: int) -> dict[str, Any]:
-    """``mugs`` mugs at 12.50 and a configurable tee at 25.00 (parent row + child row), 5.00 shipping."""
-    order = simple_order(increment_id, qty=mugs)
-    tee = configurable_order()["items"]
-    tee[0]["item_id"], tee[1]["item_id"], tee[1]["parent_item_id"] = "2", "3", "2"
-    order["items"] += tee
-    for name in ("subtotal", "base_subtotal", "grand_total", "base_grand_total"):
-        order[name] += 25.0
-    order["payment"]["amount_ordered"] = order["payment"]["amount_authorized"] = order["grand_total"]
-    return order
 
 
 ORDERS = [mugs_and_tee("000000601", 3), mugs_and_tee("000000602", 2), simple_order("000000603", qty=3),

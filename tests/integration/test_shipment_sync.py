@@ -16,7 +16,7 @@ import pytest
 
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
-from sandbox.demo_data import SEED, configurable_order, pickup_order, place_and_release, simple_order
+from sandbox.demo_data import SEED, mugs_and_tee, pickup_order, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
 
@@ -27,15 +27,7 @@ UPS = {"carrier_code": "ups", "title": "United Parcel Service"}
 
 def two_line_order(increment_id: str) -> dict[str, Any]:
     """Three mugs and a configurable tee (parent row + child row)."""
-    order = simple_order(increment_id, qty=3)
-    tee = configurable_order()["items"]
-    tee[0]["item_id"], tee[1]["item_id"], tee[1]["parent_item_id"] = "2", "3", "2"
-    order["items"] += tee
-    for name in ("subtotal", "base_subtotal", "grand_total", "base_grand_total"):
-        order[name] += 25.0
-    order["payment"]["amount_ordered"] = order["payment"]["amount_authorized"] = order["grand_total"]
-    order["total_qty_ordered"] += 1
-    return order
+    return mugs_and_tee(increment_id, mugs=3)
 
 
 ORDERS = [simple_order("000000301", qty=2), two_line_order("000000302"), two_line_order("000000303"),

@@ -349,10 +349,11 @@ def test_ids_missing_from_place_after_are_learned_from_a_later_save(sterling: Fa
 
 
 def test_invalid_order_is_parked_with_its_reason(sterling: FakeSterling, aws: str) -> None:
-    answer = handler(order(items=[]))
+    item = order()["items"][0]
+    answer = handler(order(items=[{**item, "qty_ordered": -1}]))
 
     assert answer == {"status": "parked", "reason": (
-        "order 000000617 is not exportable: items: List should have at least 1 item after validation, not 0")}
+        "order 000000617 is not exportable: items.0.qty_ordered: Input should be greater than 0")}
     records = dlq_records(aws)
     assert [r["reason"]["reason"] for r in records] == [answer["reason"]]
     assert records[0]["flow"] == "order_export"

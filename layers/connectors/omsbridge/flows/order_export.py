@@ -12,13 +12,17 @@ order change nothing. What decides:
   Commerce-side change (a comment, an invoice...). Equal to the synced one: the echo of a write
   OrderStatusFunction made into Commerce, dropped. Otherwise cancel / hold / unhold, once.
 * older than the newest event already handled for the order (Commerce ``updated_at``) → stale.
+
+An event narrowed by its subscription (no items, addresses, payment...) is completed first: the
+order is read from Commerce (``omsbridge.commerce.documents``) and that is what is exported.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omsbridge import config, idempotency, state, sterling, timeutil
+from omsbridge.commerce import documents
 from omsbridge.errors import ValidationError
 from omsbridge.events import ECHO_MARKER, CommerceEvent, EventBridgeEvent
 from omsbridge.mapping import order as mapping
@@ -26,6 +30,9 @@ from omsbridge.mapping.order import CommerceOrder
 from omsbridge.observability import Outcome, correlate, count, logger
 from omsbridge.state import OrderRef
 from omsbridge.sterling import RECORD_EXISTS, SterlingClient, SterlingError
+
+if TYPE_CHECKING:
+    from omsbridge.commerce import CommerceClient
 
 EXPORT_SCOPE = "order_export"
 CHANGE_SCOPE = "order_change"
@@ -36,9 +43,15 @@ def _sterling() -> SterlingClient:
     return sterling.client()
 
 
+def _commerce() -> CommerceClient:
+    from omsbridge import commerce
+
+    return commerce.client()
+
+
 def handle(event: EventBridgeEvent) -> dict[str, Any]:
     cloud_event = CommerceEvent.model_validate(event.detail)
-    order = mapping.parse_order(cloud_event.data.value)
+    order = mapping.parse_order(_order_value(cloud_event))
     correlate(order.increment_id)
     ref = state.get_order(order.increment_id)
     if ref is None:
@@ -51,6 +64,16 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
         if created:
             return {"status": "exported", "order_no": ref.order_no, "lines": len(ref.lines)}
     return _follow(order, ref, cloud_event.id)
+
+
+def _order_value(cloud_event: CommerceEvent) -> dict[str, Any]:
+    value, read = documents.complete(documents.ORDER, cloud_event.data.value, _commerce)
+    if not read:
+        return value
+    count("read_from_commerce")
+    logger.info("slim order event: the order is read from Commerce",
+                extra={"missing": documents.missing(documents.ORDER, cloud_event.data.value)})
+    return mapping.from_rest(value)
 
 
 def _not_exportable_yet(order: CommerceOrder) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -172,6 +173,28 @@ class CommerceOrder(_Model):
     @property
     def is_guest(self) -> bool:
         return bool(self.customer_is_guest) or self.customer_id is None
+
+
+def from_rest(order: Mapping[str, Any]) -> dict[str, Any]:
+    """An order as ``GET /V1/orders/{id}`` shows it (``sales-data-order-interface``), in the observer
+    model's field names the events carry: ``billing_address`` and the first shipping assignment's
+    address become ``addresses``, the assignment's method ``shipping_method``."""
+    value = {key: item for key, item in order.items() if key != "billing_address"}
+    addresses: list[dict[str, Any]] = []
+    billing = order.get("billing_address")
+    if isinstance(billing, Mapping):
+        addresses.append({**billing, "address_type": "billing"})
+    extension = order.get("extension_attributes")
+    assignments = extension.get("shipping_assignments") if isinstance(extension, Mapping) else None
+    first = assignments[0] if isinstance(assignments, list) and assignments else None
+    shipping = first.get("shipping") if isinstance(first, Mapping) else None
+    if isinstance(shipping, Mapping):
+        if isinstance(shipping.get("address"), Mapping):
+            addresses.append({**shipping["address"], "address_type": "shipping"})
+        if shipping.get("method") and not value.get("shipping_method"):
+            value["shipping_method"] = shipping["method"]
+    value["addresses"] = addresses
+    return value
 
 
 def parse_order(value: dict[str, Any]) -> CommerceOrder:

@@ -74,9 +74,21 @@ def complete(kind: Kind, value: Mapping[str, Any],
              client: Callable[[], CommerceClient]) -> tuple[dict[str, Any], bool]:
     """``(document, read)``: the event's document when it has every needed field, else the document
     as Commerce has it now (``read`` True). ``client`` is called only when Commerce must be asked."""
-    if not missing(kind, value):
+    lacking = missing(kind, value)
+    if not lacking:
         return dict(value), False
+    from omsbridge.observability import count, logger
+
+    count("read_from_commerce")
+    logger.info(f"slim {kind.what} event: the {kind.what} is read from Commerce", extra={"missing": lacking})
     return read(kind, value, client()), True
+
+
+def of_event(kind: Kind, detail: Mapping[str, Any], client: Callable[[], CommerceClient]) -> dict[str, Any]:
+    """The document of an I/O event (an EventBridge ``detail``), completed from Commerce if need be."""
+    from omsbridge.events import CommerceEvent
+
+    return complete(kind, CommerceEvent.model_validate(detail).data.value, client)[0]
 
 
 def read(kind: Kind, value: Mapping[str, Any], client: CommerceClient) -> dict[str, Any]:

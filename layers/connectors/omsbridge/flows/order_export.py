@@ -68,12 +68,7 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
 
 def _order_value(cloud_event: CommerceEvent) -> dict[str, Any]:
     value, read = documents.complete(documents.ORDER, cloud_event.data.value, _commerce)
-    if not read:
-        return value
-    count("read_from_commerce")
-    logger.info("slim order event: the order is read from Commerce",
-                extra={"missing": documents.missing(documents.ORDER, cloud_event.data.value)})
-    return mapping.from_rest(value)
+    return mapping.from_rest(value) if read else value
 
 
 def _not_exportable_yet(order: CommerceOrder) -> dict[str, Any] | None:

@@ -14,6 +14,9 @@
   back from Commerce (the memos carrying its comment), so a retry after a timeout never credits
   twice. The memo carries ``ECHO_MARKER`` and its id is remembered, so its own Commerce event is not
   sent back to Sterling as a new credit memo.
+
+Commerce events narrowed by their subscription are completed from Commerce first
+(``omsbridge.commerce.documents``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from omsbridge import aws, config, idempotency, state
+from omsbridge.commerce import documents
 from omsbridge.commerce.search import Filter
 from omsbridge.errors import PermanentError, RetryableError, ValidationError
-from omsbridge.events import COMMERCE_SOURCE, STERLING_SOURCE, CommerceEvent, EventBridgeEvent, SterlingEvent
+from omsbridge.events import COMMERCE_SOURCE, STERLING_SOURCE, EventBridgeEvent, SterlingEvent
 from omsbridge.flows import invoice
 from omsbridge.http import AmbiguousCallError
 from omsbridge.mapping import returns as mapping
@@ -90,7 +94,7 @@ def put_return(ref: ReturnRef) -> None:
 
 
 def rma_saved(event: EventBridgeEvent) -> dict[str, Any]:
-    rma = mapping.parse_rma(CommerceEvent.model_validate(event.detail).data.value)
+    rma = mapping.parse_rma(documents.of_event(documents.RMA, event.detail, _commerce))
     return_no = mapping.return_no(rma)
     correlate(return_no)
     key = f"{return_no}|{mapping.rma_key(rma)}"

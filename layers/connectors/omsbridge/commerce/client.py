@@ -129,6 +129,7 @@ class CommerceClient:
         self.policy = policy or RetryPolicy()
         self._on_retry = on_retry
         self._children: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._regions: dict[str, dict[str, str]] = {}
         self._http = new_client(
             auth=auth, timeout=timeout or timeouts(), transport=transport,
             headers={"Accept": "application/json", "User-Agent": f"oms-bridge/{__version__}",
@@ -223,6 +224,28 @@ class CommerceClient:
             self._children.clear()
         self._children[parent_sku] = (time.monotonic() + CHILDREN_TTL_SECONDS, children)
         return children
+
+    # -- directory ------------------------------------------------------------------------------
+
+    def region_codes(self, country_id: str) -> dict[str, str]:
+        """Region name → code in ``country_id`` (``GET /V1/directory/countries/{id}``'s
+        ``available_regions``), asked once per container: the directory changes with upgrades, not
+        with orders. A country Commerce does not know (404) or lists no regions for has none."""
+        key = country_id.strip().upper()
+        cached = self._regions.get(key)
+        if cached is not None:
+            return cached
+        try:
+            answer = self.get(f"/directory/countries/{_segment(key)}")
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            answer = {}
+        listed = answer.get("available_regions") if isinstance(answer, dict) else None
+        codes = {str(row["name"]): str(row["code"]) for row in listed or []
+                 if isinstance(row, dict) and row.get("name") and row.get("code")}
+        self._regions[key] = codes
+        return codes
 
     # -- orders ---------------------------------------------------------------------------------
 

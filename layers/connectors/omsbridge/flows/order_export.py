@@ -91,6 +91,7 @@ def _export(order: CommerceOrder, cloud_event: CommerceEvent) -> tuple[OrderRef,
         order, enterprise_code=settings.sterling_enterprise_code, hold_amount=settings.order_hold_amount,
         product_class=settings.sterling_product_class,
         payment_type_fallback=settings.sterling_payment_type_fallback, fallback_date=cloud_event.time,
+        regions={country: _commerce().region_codes(country) for country in mapping.regions_to_resolve(order)},
     )
 
     def create() -> dict[str, Any]:

@@ -236,13 +236,19 @@ def create_order_input(
     product_class: str,
     payment_type_fallback: str = "",
     fallback_date: str | None = None,
+    regions: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ExportedOrder:
     """Map ``order`` to Sterling's createOrder input, its items in ``product_class``.
     ``payment_type_fallback`` is the PaymentType of a payment method the ``payment_types`` table
     does not map; without one such an order is a ``ValidationError``. ``fallback_date`` (the event
-    time) stands in for ``created_at``, which ``sales_order_place_after`` fires before Commerce sets."""
+    time) stands in for ``created_at``, which ``sales_order_place_after`` fires before Commerce sets.
+    ``regions`` (country → region name → code, Commerce's directory) gives the code of an address
+    that names its region only (events of Commerce 2.4.5 carry no ``region_code``); a region it has
+    no code for is sent as its name, with a warning. Without ``regions`` names are sent as they are."""
     conf = settings()
     warnings: list[str] = []
+    if regions is not None:
+        order = _with_region_codes(order, regions, warnings)
     pickup = _pickup(order, conf)
     lines, refs = _lines(order, pickup, conf, product_class)
     order_date = order.created_at or fallback_date
@@ -333,6 +339,41 @@ def _holds(order: CommerceOrder, hold_amount: Decimal | None, conf: dict[str, An
         holds.append({"HoldType": conf["commerce_hold_type"], "ReasonText": conf["commerce_hold_reason"],
                       "Status": HOLD_ACTIVE})
     return holds
+
+
+def regions_to_resolve(order: CommerceOrder) -> set[str]:
+    """The countries whose directory the order's addresses need: a region named without its code."""
+    return {address.country_id.strip().upper() for address in order.addresses if _names_region_only(address)}
+
+
+def _names_region_only(address: CommerceAddress) -> bool:
+    return bool((address.region or "").strip() and not (address.region_code or "").strip()
+                and address.country_id.strip())
+
+
+def region_code(name: str, codes: Mapping[str, str]) -> str | None:
+    """The code of region ``name`` (as Commerce names it, case and spacing aside, or its code already)."""
+    wanted = " ".join(name.split()).casefold()
+    for region, code in codes.items():
+        if wanted in (" ".join(region.split()).casefold(), code.casefold()):
+            return code
+    return None
+
+
+def _with_region_codes(order: CommerceOrder, regions: Mapping[str, Mapping[str, str]],
+                       warnings: list[str]) -> CommerceOrder:
+    def resolved(address: CommerceAddress) -> CommerceAddress:
+        if not _names_region_only(address):
+            return address
+        name, country = str(address.region).strip(), address.country_id.strip().upper()
+        code = region_code(name, regions.get(country, {}))
+        if code is None:
+            warnings.append(f"{address.address_type} region {name[:64]!r} of {country} has no code in Commerce's "
+                            "directory: sent as its name")
+            return address
+        return address.model_copy(update={"region_code": code})
+
+    return order.model_copy(update={"addresses": [resolved(address) for address in order.addresses]})
 
 
 def person_info(address: CommerceAddress, email: str | None) -> dict[str, str]:

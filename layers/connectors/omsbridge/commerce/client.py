@@ -130,6 +130,7 @@ class CommerceClient:
         self._on_retry = on_retry
         self._children: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._regions: dict[str, dict[str, str]] = {}
+        self._stores: dict[str, dict[int, dict[str, Any]]] = {}
         self._http = new_client(
             auth=auth, timeout=timeout or timeouts(), transport=transport,
             headers={"Accept": "application/json", "User-Agent": f"oms-bridge/{__version__}",
@@ -246,6 +247,29 @@ class CommerceClient:
                  if isinstance(row, dict) and row.get("name") and row.get("code")}
         self._regions[key] = codes
         return codes
+
+    # -- stores ---------------------------------------------------------------------------------
+
+    def store_views(self, *, fresh: bool = False) -> dict[int, dict[str, Any]]:
+        """Every store view by id (``GET /V1/store/storeViews``: ``code``, ``website_id``, ...), asked
+        once per container unless ``fresh``."""
+        return self._listed("/store/storeViews", fresh=fresh)
+
+    def websites(self, *, fresh: bool = False) -> dict[int, dict[str, Any]]:
+        """Every website by id (``GET /V1/store/websites``: ``code``, ``name``, ...)."""
+        return self._listed("/store/websites", fresh=fresh)
+
+    def _listed(self, path: str, *, fresh: bool) -> dict[int, dict[str, Any]]:
+        cached = self._stores.get(path)
+        if cached is not None and not fresh:
+            return cached
+        answer = self.get(path)
+        if not isinstance(answer, list):
+            raise PermanentError(f"commerce answered {type(answer).__name__} for {path}", system=SYSTEM,
+                                 body=answer, code="bad_answer")
+        rows = {int(row["id"]): row for row in answer if isinstance(row, dict) and str(row.get("id", "")).isdigit()}
+        self._stores[path] = rows
+        return rows
 
     # -- orders ---------------------------------------------------------------------------------
 

@@ -237,6 +237,8 @@ def create_order_input(
     payment_type_fallback: str = "",
     fallback_date: str | None = None,
     regions: Mapping[str, Mapping[str, str]] | None = None,
+    seller_organization_code: str = "",
+    currency: str = "",
 ) -> ExportedOrder:
     """Map ``order`` to Sterling's createOrder input, its items in ``product_class``.
     ``payment_type_fallback`` is the PaymentType of a payment method the ``payment_types`` table
@@ -244,7 +246,9 @@ def create_order_input(
     time) stands in for ``created_at``, which ``sales_order_place_after`` fires before Commerce sets.
     ``regions`` (country → region name → code, Commerce's directory) gives the code of an address
     that names its region only (events of Commerce 2.4.5 carry no ``region_code``); a region it has
-    no code for is sent as its name, with a warning. Without ``regions`` names are sent as they are."""
+    no code for is sent as its name, with a warning. Without ``regions`` names are sent as they are.
+    ``seller_organization_code`` (the website's) wins over the table's; ``currency`` is the one the
+    enterprise takes: an order in another is sent as charged, with a warning."""
     conf = settings()
     warnings: list[str] = []
     if regions is not None:
@@ -257,7 +261,7 @@ def create_order_input(
 
     body: dict[str, Any] = {
         "EnterpriseCode": enterprise_code,
-        "SellerOrganizationCode": conf["seller_organization_code"] or enterprise_code,
+        "SellerOrganizationCode": seller_organization_code or conf["seller_organization_code"] or enterprise_code,
         "DocumentType": SALES_ORDER,
         "OrderNo": order.increment_id,
         "EntryType": _entry_type(order, conf),
@@ -266,6 +270,9 @@ def create_order_input(
         "PriceInfo": {"Currency": order.order_currency_code},
         **_customer(order),
     }
+    if currency and order.order_currency_code.upper() != currency.upper():
+        warnings.append(f"order in {order.order_currency_code} for enterprise {enterprise_code}, which takes "
+                        f"{currency}: sent in {order.order_currency_code}")
     carrier = _carrier(order, warnings)
     body.update(carrier)
     holds = _holds(order, hold_amount, conf)

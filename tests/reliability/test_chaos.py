@@ -1,7 +1,7 @@
 """The chaos run: orders through the whole loop at a 20% fault rate, every event delivered up to
-three times and reordered, with untrusted input all along. Nothing may be lost, duplicated or
-applied that should not be; the DLQ holds only events that carry their reason, and replaying it
-after the fix completes them."""
+three times and reordered, with untrusted input all along, slim order events and a second website.
+Nothing may be lost, duplicated or applied that should not be; the DLQ holds only events that carry
+their reason, and replaying it after the fix completes them."""
 
 from __future__ import annotations
 
@@ -26,5 +26,9 @@ def test_nothing_lost_nothing_duplicated_at_twenty_percent_faults() -> None:
     assert foreign >= 2 * ORDERS // chaos.FOREIGN_EVERY, "every foreign document was parked with its reason"
     unmapped = sum(n for reason, n in report.dlq.items() if chaos.UNMAPPED_STORE in reason)
     assert unmapped >= ORDERS // chaos.PICKUP_EVERY, "every pickup at the unmapped store was parked with its reason"
+    # Slim events read from Commerce, a second website's orders in their own enterprise and store.
+    assert report.slim_events >= ORDERS // chaos.SLIM_EVERY, summary
+    assert report.second_website_orders >= ORDERS // (2 * chaos.SECOND_WEBSITE_EVERY), summary
+    assert report.misrouted == 0, summary
     assert report.replayed == sum(report.dlq.values()), summary
     assert report.refused == 0, "replay refused a record the stack wrote itself"

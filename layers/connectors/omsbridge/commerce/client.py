@@ -208,15 +208,21 @@ class CommerceClient:
 
     # -- catalog --------------------------------------------------------------------------------
 
-    def configurable_children(self, parent_sku: str, *, fresh: bool = False) -> list[dict[str, Any]]:
+    def configurable_children(self, parent_sku: str, *, fresh: bool = False,
+                              missing_ok: bool = False) -> list[dict[str, Any]]:
         """The simple products of a configurable (``GET /V1/configurable-products/{sku}/children``:
-        a list of products with ``id``, ``sku`` and ``custom_attributes``), kept for
-        ``CHILDREN_TTL_SECONDS``; ``fresh`` asks Commerce again. Raises on Commerce's 404 for an
-        unknown parent."""
+        a list of products with ``id``, ``sku`` and ``custom_attributes``; none for a product that
+        is not configurable), kept for ``CHILDREN_TTL_SECONDS``; ``fresh`` asks Commerce again.
+        Commerce's 404 for an unknown SKU raises, or with ``missing_ok`` means no children."""
         cached = self._children.get(parent_sku)
         if cached is not None and not fresh and cached[0] > time.monotonic():
             return cached[1]
-        answer = self.get(f"/configurable-products/{_segment(parent_sku)}/children")
+        try:
+            answer = self.get(f"/configurable-products/{_segment(parent_sku)}/children")
+        except PermanentError as exc:
+            if not (missing_ok and exc.status == 404):
+                raise
+            answer = []
         if not isinstance(answer, list):
             raise PermanentError(f"commerce answered {type(answer).__name__} for the children of {parent_sku}",
                                  system=SYSTEM, body=answer, code="bad_answer")

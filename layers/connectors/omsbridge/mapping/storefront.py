@@ -234,6 +234,24 @@ def stock_answer(sku: str, quantities: Mapping[str, Decimal], sources: Mapping[s
     return body, unmapped
 
 
+def configurable_stock_answer(parent: str, children: Mapping[str, Mapping[str, Decimal]],
+                              sources: Mapping[str, Source]) -> tuple[dict[str, Any], list[str]]:
+    """A configurable's stock: each child's own answer (``children``, in the order given), and for the
+    parent their sum per location: in stock where some option is."""
+    answers = []
+    unmapped: set[str] = set()
+    for sku, quantities in children.items():
+        body, missing = stock_answer(sku, quantities, sources)
+        answers.append(body)
+        unmapped.update(missing)
+    total: dict[str, Decimal] = {}
+    for quantities in children.values():
+        for node, quantity in quantities.items():
+            total[node] = total.get(node, Decimal(0)) + max(quantity, Decimal(0))
+    body, _ = stock_answer(parent, total, sources)
+    return {**body, "configurable": True, "children": answers}, sorted(unmapped)
+
+
 # -- pickup stores -----------------------------------------------------------------------------------------
 
 

@@ -122,7 +122,7 @@ def test_the_template_escapes_what_it_prints() -> None:
     printed = re.findall(r"<\?=(.*?)\?>", template_text, re.DOTALL)
     assert printed
     assert all("@noEscape" in expression for expression in printed)
-    assert template_text.count("escapeHtmlAttr(") == 3
+    assert template_text.count("escapeHtmlAttr(") == 4
 
 
 def commerce_event_types() -> set[str]:
@@ -158,3 +158,20 @@ def test_the_stock_check_webhooks_point_at_the_stacks_route() -> None:
     hooks = list(parse("etc/webhooks.xml").iter("hook"))
     assert hooks
     assert {hook.get("url") for hook in hooks} == {f"{{env:OMS_BRIDGE_URL}}{route}"}
+
+
+def test_the_product_page_gives_the_components_what_they_follow_a_configurables_options_by() -> None:
+    """The template's data-configurable (ViewModel::configurableJson) is what storefront/src/options.js
+    reads: the add-to-cart form and each child's option values by attribute id, as Luma's form names
+    them (super_attribute[<attribute id>]); the demo page's configurable product is built the same way."""
+    view_model = (MODULE / "ViewModel" / "Storefront.php").read_text()
+    options_js = (ROOT / "storefront" / "src" / "options.js").read_text()
+    demo_page = (ROOT / "sandbox" / "demo_page.py").read_text()
+    assert "public const ADD_TO_CART_FORM = '#product_addtocart_form';" in view_model
+    assert "['form' => self::ADD_TO_CART_FORM, 'children' => $children]" in view_model
+    assert "['sku' => (string)$child->getSku(), 'options' => $options]" in view_model
+    for read in ("config.form", "config.children", "candidate.options", "super_attribute[${id}]"):
+        assert read in options_js
+    assert 'id="product_addtocart_form"' in demo_page
+    assert 'name="super_attribute[{attribute_id}]"' in demo_page
+    assert "import { followOptions } from './options.js';" in (ROOT / "storefront" / "src" / "main.jsx").read_text()

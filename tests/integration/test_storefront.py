@@ -4,6 +4,8 @@ and what a shopper's browser gets back (bodies, caching and CORS headers, errors
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -469,3 +471,17 @@ def test_sample_events_run_as_lambda_would(sb: Sandbox, name: str, status: int) 
     answer = parse_api_result(sb.invoke("StorefrontFunction", event))
     assert answer[0] == status
     assert answer[1]["access-control-allow-origin"] == SHOP
+
+
+def test_the_handlers_cold_import_loads_neither_boto3_nor_every_event_resolver() -> None:
+    """What each shopper's cold start pays (figures: ``python bench/storefront.py``): the secrets and
+    the Sterling client load on the first call, and no resolver of Powertools' event handler package."""
+    probe = ("import importlib.util, json, sys\n"
+             "spec = importlib.util.spec_from_file_location('app', sys.argv[1])\n"
+             "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    env = {"PYTHONPATH": str(ROOT / "layers" / "connectors"), "AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    answer = subprocess.run([sys.executable, "-c", probe, str(ROOT / "functions" / "storefront" / "app.py")],
+                            env=env, capture_output=True, text=True, check=True)
+    modules = set(json.loads(answer.stdout))
+    assert not {"boto3", "botocore.client", "aws_lambda_powertools.event_handler", "httpx"} & modules

@@ -33,11 +33,11 @@ from omsbridge.errors import IntegrationError, PermanentError, ValidationError
 from omsbridge.mapping import storefront as mapping
 from omsbridge.mapping.ids import node_for_source
 from omsbridge.observability import Outcome, correlate, count, logger
-from omsbridge.sterling.models import Node
 
 if TYPE_CHECKING:
     from omsbridge.commerce import CommerceClient
     from omsbridge.sterling import SterlingClient
+    from omsbridge.sterling.models import Node
 
 SLOW_CHANGING_SECONDS = 300.0
 RETRY_AFTER_SECONDS = 5

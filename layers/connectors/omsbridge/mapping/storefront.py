@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -25,7 +25,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from omsbridge.errors import ValidationError
 from omsbridge.mapping.ids import node_for_source, source_for_node
 from omsbridge.mapping.tables import table
-from omsbridge.sterling.models import Node, Promise, PromiseLine
+
+if TYPE_CHECKING:
+    # Types only: the storefront's cold start loads the Sterling client on its first call.
+    from omsbridge.sterling.models import Node, Promise, PromiseLine
 
 MAX_QTY = 9999
 EARTH_RADIUS = {"MILE": 3958.8, "KM": 6371.0}

@@ -170,3 +170,15 @@ def test_the_configurable_products_page_follows_the_chosen_option_in_chromium(bu
              for call in sterling.calls if call["path"].endswith("/invoke/getAvailableInventory")]
     assert lines[0] == ["OB-TEE-M-NAVY", "OB-TEE-L-NAVY", "OB-TEE-L-RUST"]
     assert all("OB-TEE" not in line for line in lines)
+
+
+def test_npm_run_build_commerce_fills_the_module_and_deletes_no_tracked_file(bundle: Path) -> None:
+    npm = shutil.which("npm")
+    assert npm is not None
+    run([npm, "run", "build:commerce"], timeout=120)
+
+    deleted = subprocess.run(["git", "ls-files", "--deleted"], cwd=ROOT, capture_output=True, text=True,  # noqa: S607
+                             check=True).stdout
+    assert deleted == ""
+    built = ROOT / "commerce" / "view" / "frontend" / "web" / "storefront"
+    assert sorted(path.name for path in built.iterdir()) == ["omsbridge-storefront.css", SCRIPT]

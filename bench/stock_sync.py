@@ -13,7 +13,8 @@ The events are handed to the function as SQS batches of the template's ``StockSy
 way Lambda's event source mapping delivers them (messages it reports as failed come again), against
 the sandbox: moto DynamoDB for the watermarks and the Commerce simulator answering after
 ``--latency`` seconds per call. Afterwards Commerce's source items are compared with Sterling's
-truth (the newest value of every item).
+truth (the newest value of every item). Commerce calls and DynamoDB calls (API operations the
+function made) are counted per row.
 
 The baseline runs the same events through the same function one message per invocation and one
 item per Commerce call (``STOCK_SYNC_CHUNK_SIZE=1``), as the old connector called Commerce once per
@@ -115,17 +116,51 @@ def sqs_record(event: dict[str, Any], number: int) -> dict[str, Any]:
 
 
 @dataclass
+class DynamoDbUse:
+    """The DynamoDB API calls made, and the items they read and wrote (what DynamoDB bills)."""
+
+    calls: int = 0
+    items_read: int = 0
+    items_written: int = 0
+
+    def count(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls += 1
+        if model.name == "BatchGetItem":
+            self.items_read += sum(len(request["Keys"]) for request in params["RequestItems"].values())
+        elif model.name == "TransactWriteItems":
+            self.items_written += len(params["TransactItems"])
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.items_written += 1
+        elif model.name == "GetItem":
+            self.items_read += 1
+
+
+@dataclass
 class Run:
     seconds: float
     commerce_calls: int
+    dynamodb: DynamoDbUse
     invocations: int
     redelivered: int
+
+
+def dynamodb_use() -> DynamoDbUse:
+    """What the DynamoDB clients made from now on do (the functions make theirs on their first
+    invocation)."""
+    import boto3
+
+    use = DynamoDbUse()
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb", use.count)
+    return use
 
 
 def replay(sb: Sandbox, events: list[dict[str, Any]], batch_size: int) -> Run:
     """Deliver ``events`` in SQS batches; failed messages come back in a later batch."""
     queue = [sqs_record(event, number) for number, event in enumerate(events)]
     calls_before = len(sb.commerce.calls)
+    dynamodb = dynamodb_use()
     invocations = redelivered = 0
     started = time.perf_counter()
     while queue:
@@ -137,7 +172,7 @@ def replay(sb: Sandbox, events: list[dict[str, Any]], batch_size: int) -> Run:
         redelivered += len(again)
         queue.extend(again)
     seconds = time.perf_counter() - started
-    return Run(seconds, len(sb.commerce.calls) - calls_before, invocations, redelivered)
+    return Run(seconds, len(sb.commerce.calls) - calls_before, dynamodb, invocations, redelivered)
 
 
 def mismatches(sb: Sandbox, work: Workload) -> int:
@@ -149,8 +184,9 @@ def mismatches(sb: Sandbox, work: Workload) -> int:
     return wrong
 
 
-def baseline(work: Workload, rows: int, latency: float) -> tuple[int, float]:
-    """The first ``rows`` rows, one message per invocation and one item per Commerce call."""
+def baseline(work: Workload, rows: int, latency: float) -> tuple[int, float, DynamoDbUse]:
+    """The first ``rows`` rows, one message per invocation and one item per Commerce call: rows,
+    rows per second, DynamoDB use."""
     events, counted = [], 0
     for event in work.events:
         if counted >= rows:
@@ -160,7 +196,7 @@ def baseline(work: Workload, rows: int, latency: float) -> tuple[int, float]:
     with Sandbox(seed=seed_for(work), env={"STOCK_SYNC_CHUNK_SIZE": "1"}) as sb:
         sb.commerce.faults.latency = latency
         run = replay(sb, events, batch_size=1)
-    return counted, counted / run.seconds
+    return counted, counted / run.seconds, run.dynamodb
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -192,7 +228,7 @@ def measure(args: argparse.Namespace, work: Workload) -> dict[str, Any]:
         wrong = mismatches(sb, work)
         parked = len(sb.dlq(FUNCTION))
     rows = work.rows
-    baseline_rows, baseline_rate = baseline(work, min(args.baseline_rows, rows), args.latency)
+    baseline_rows, baseline_rate, baseline_dynamodb = baseline(work, min(args.baseline_rows, rows), args.latency)
     rate = rows / run.seconds
     return {
         "rows": rows,
@@ -205,6 +241,10 @@ def measure(args: argparse.Namespace, work: Workload) -> dict[str, Any]:
         "redelivered": run.redelivered,
         "commerce_calls": run.commerce_calls,
         "calls_per_row": round(run.commerce_calls / rows, 5),
+        "dynamodb_calls": run.dynamodb.calls,
+        "dynamodb_calls_per_row": round(run.dynamodb.calls / rows, 5),
+        "dynamodb_items_read_per_row": round(run.dynamodb.items_read / rows, 3),
+        "dynamodb_items_written_per_row": round(run.dynamodb.items_written / rows, 3),
         "seconds": round(run.seconds, 2),
         "rows_per_second": round(rate, 1),
         "mismatches": wrong,
@@ -212,6 +252,9 @@ def measure(args: argparse.Namespace, work: Workload) -> dict[str, Any]:
         "commerce_latency_s": args.latency,
         "baseline_rows": baseline_rows,
         "baseline_rows_per_second": round(baseline_rate, 1),
+        "baseline_dynamodb_calls_per_row": round(baseline_dynamodb.calls / baseline_rows, 3),
+        "baseline_dynamodb_items_read_per_row": round(baseline_dynamodb.items_read / baseline_rows, 3),
+        "baseline_dynamodb_items_written_per_row": round(baseline_dynamodb.items_written / baseline_rows, 3),
         "speedup": round(rate / baseline_rate, 1),
     }
 

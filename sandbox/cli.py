@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sandbox.stack import REPLAY_PATH, ApiServer, FunctionError, Sandbox
+from sandbox.stack import REPLAY_PATH, STERLING_DOORS, ApiServer, FunctionError, Sandbox
 
 
 def _pairs(values: list[str]) -> dict[str, str]:
@@ -136,7 +136,7 @@ def cmd_replay_dlq(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
-    return run_demo(verbose=not args.quiet)
+    return run_demo(verbose=not args.quiet, sterling_via=args.sterling_via)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="the whole order life cycle, end to end")
     demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--sterling-via", choices=STERLING_DOORS, default="direct",
+                      help="how Sterling's events reach the ingress: posted by Sterling (direct), or published "
+                           "through Adobe I/O Events as IBM's OMS layer does (io-events)")
     demo.set_defaults(func=cmd_demo)
 
     up = commands.add_parser("up", help="simulators + the HTTP API on loopback; prints the URLs")

@@ -275,4 +275,5 @@ def assert_commerce_contract(sim: Simulator) -> None:
 
     problems = CommerceContract.load().check_calls(sim)
     if problems:
-        pytest.fail("Commerce traffic breaks the published contract:\n" + "\n".join(problems), pytrace=False)
+        pytest.fail(f"Commerce traffic breaks the published contract (Adobe Commerce {SCHEMA_VERSION} admin REST "
+                    f"schema, {SCHEMA_FILE}):\n" + "\n".join(problems), pytrace=False)

@@ -5,6 +5,11 @@ creates, schedules and releases it to the DC → the WMS gets the release → th
 boxes → the WMS confirms → Sterling confirms the shipment → Commerce gets the shipment with its
 tracking numbers. Then stock moves from Sterling to Commerce, and the checkout's stock check refuses
 an add-to-cart Sterling cannot cover. Each step is checked; the exit code is 0 only when all held.
+
+``--sterling-via io-events`` runs the same life cycle with Sterling's events arriving as IBM's OMS
+layer publishes them: its codes' CloudEvents through Adobe I/O Events, signed, to
+``/events/adobe-io`` (``sandbox.ibm_layer``); the one event that layer has no code for (a shipment
+ready to ship, for the carrier) is posted by Sterling directly.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, TextIO
 from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
-from sandbox.stack import Sandbox
+from sandbox.stack import STERLING_DOORS, Sandbox
 
 ORDER_NO = "000000617"
 FUNCTIONS_WATCHED = ("OrderExportFunction", "OrderStatusFunction", "DistributionCenterFunction",
@@ -157,6 +162,21 @@ def nothing_parked(box: Sandbox, line: Timeline) -> None:
     line.check(not any(parked.values()), "no dead-lettered events")
 
 
+def sterling_doors(box: Sandbox, line: Timeline) -> None:
+    """Which door each of Sterling's events came through, and that every one was taken."""
+    deliveries = [(i["event"]["rawPath"], i.get("result", {}).get("statusCode")) for i in box.invocations
+                  if i["function"] == "IngressFunction" and i["event"].get("rawPath", "").startswith(
+                      ("/events/adobe-io", "/events/sterling/"))]
+    through_io = [status for path, status in deliveries if path == "/events/adobe-io"]
+    direct = [path.rsplit("/", 1)[-1] for path, _ in deliveries if path.startswith("/events/sterling/")]
+    line.say("ingress", f"Sterling events: {len(through_io)} through Adobe I/O Events, {len(direct)} posted "
+                        f"directly ({', '.join(sorted(set(direct))) or 'none'})")
+    line.check(all(status == 202 for _, status in deliveries), "the ingress took every Sterling event")
+    if box.sterling_via == "io-events":
+        line.check(through_io and set(direct) <= {"shipment.ready_to_ship"},
+                   "Sterling's events came through Adobe I/O Events (ready-to-ship, which has no code, directly)")
+
+
 @contextlib.contextmanager
 def function_output_to(path: Path) -> Iterator[TextIO]:
     """Point this process's stdout and stderr at ``path``; yield the terminal's stdout."""
@@ -178,17 +198,21 @@ def function_output_to(path: Path) -> Iterator[TextIO]:
             os.close(saved_err)
 
 
-def run_demo(verbose: bool = True) -> int:
+def run_demo(verbose: bool = True, sterling_via: str = "direct") -> int:
     with function_output_to(LOG_FILE) as terminal:
         line = Timeline(verbose, terminal)
         line.say("sandbox", f"starting simulators and moto; function logs go to {LOG_FILE}")
-        return run_lifecycle(line)
+        return run_lifecycle(line, sterling_via)
 
 
-def run_lifecycle(line: Timeline) -> int:
+def run_lifecycle(line: Timeline, sterling_via: str = "direct") -> int:
+    if sterling_via not in STERLING_DOORS:
+        raise ValueError(f"sterling_via must be one of {', '.join(STERLING_DOORS)}")
     commerce_key = new_keypair()
     env = {"COMMERCE_WEBHOOK_PUBLIC_KEY": commerce_key.public_pem}
-    with Sandbox(seed=copy.deepcopy(SEED), env=env) as box:
+    if sterling_via == "io-events":
+        line.say("sterling", "events published through Adobe I/O Events as IBM's OMS layer does (signed CloudEvents)")
+    with Sandbox(seed=copy.deepcopy(SEED), env=env, sterling_via=sterling_via) as box:
         try:
             lifecycle(box, line, commerce_key)
         except DemoFailed as failure:
@@ -210,3 +234,4 @@ def lifecycle(box: Sandbox, line: Timeline, commerce_key: KeyPair) -> None:
     stock_moves(box, line)
     stock_check(box, line, lambda raw: commerce_key.sign(base64.b64encode(raw)))
     nothing_parked(box, line)
+    sterling_doors(box, line)

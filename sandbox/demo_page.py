@@ -144,7 +144,9 @@ class DemoPage:
         self.api_url = ""
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name="storefront-demo")
+        # A short poll interval: stop() waits up to one interval for the serving loop to notice.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True, name="storefront-demo")
 
     @property
     def url(self) -> str:

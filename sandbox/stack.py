@@ -8,7 +8,14 @@ queues, bus and secret in moto, and runs each function's real handler in-process
   functions whose rules match, with Lambda's asynchronous retries and on-failure DLQ;
 * ``http`` — sends a request to the function behind an HTTP API route;
 * ``io_events_post`` — delivers Commerce (or any) CloudEvents to ``POST /events/commerce`` the way
-  Adobe I/O Events does: signed, with Adobe's headers.
+  Adobe I/O Events does: signed, with Adobe's headers;
+* ``partner_put`` — puts an event on the Adobe partner bus (``AdobePartnerEventBusName``), as Adobe
+  I/O Events does for a registration delivering to Amazon EventBridge; ``deliver`` routes it by the
+  rules on that bus.
+
+Sterling's events reach the ingress as Sterling posts them (``sterling_via="direct"``), or
+(``sterling_via="io-events"``) as IBM's OMS layer publishes them through Adobe I/O Events
+(``sandbox.ibm_layer``), signed and posted to ``/events/adobe-io``.
 
 Adobe's key host is stood in for in-process, never on the network: it serves the sandbox's own
 public key (its key pair is made at run time, never kept) and, for every other key path, the public
@@ -135,6 +142,9 @@ def _simulators(secret: dict[str, str]) -> dict[str, Callable[[], Simulator]]:
     return factories
 
 
+SANDBOX_PARTNER_BUS = "aws.partner/developer.adobe.com/oms-bridge-sandbox"
+# How Sterling's events reach the ingress: posted by Sterling, or published by IBM's OMS layer.
+STERLING_DOORS = ("direct", "io-events")
 # The sandbox's own I/O Events signing key, under two paths as Adobe names its two keys.
 SANDBOX_KEY_PATHS = ("/prod/keys/pub-key-oms-bridge-sandbox-1.pem", "/prod/keys/pub-key-oms-bridge-sandbox-2.pem")
 
@@ -147,7 +157,11 @@ class Sandbox:
         secret: dict[str, str] | None = None,
         delivery: Delivery | None = None,
         io_events_key: str | bytes | None = None,
+        sterling_via: str = "direct",
     ) -> None:
+        if sterling_via not in STERLING_DOORS:
+            raise ValueError(f"sterling_via must be one of {', '.join(STERLING_DOORS)}")
+        self.sterling_via = sterling_via
         self.stack = template.read()
         self.seed = seed or {}
         self.env_overrides = dict(env or {})
@@ -166,6 +180,8 @@ class Sandbox:
         self._switch = threading.Condition()
         self._active = 0
         self._pending: list[tuple[str, dict[str, Any]]] = []
+        self.partner_events: list[dict[str, Any]] = []
+        self._partner_queue: list[dict[str, Any]] = []
         self._random = random.Random(self.delivery.seed)
         self._saved_env: dict[str, str] = {}
 
@@ -207,8 +223,12 @@ class Sandbox:
         from omsbridge import io_events
 
         io_events.keys = self._saved_key_cache
-        for server in self.servers.values():
-            server.stop()
+        # Each server's loop takes up to its poll interval to notice the stop: wait for all at once.
+        stopping = [threading.Thread(target=server.stop) for server in self.servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self.aws.stop()
         os.environ.clear()
         os.environ.update(self._saved_env)
@@ -258,12 +278,19 @@ class Sandbox:
             "SecretId": "oms-bridge/sandbox",
             # The registration the Commerce simulator's events are addressed to.
             "IoEventsClientId": self.commerce.io_client_id,
+            # A partner bus as Adobe names it, so that its rule and function run here too.
+            "AdobePartnerEventBusName": SANDBOX_PARTNER_BUS,
         })
         if "carrier" in self.servers:
             values["CarrierBaseUrl"] = self.url("carrier")
         if "dc" in self.servers:
             values["DcBaseUrl"] = self.url("dc")
         return values
+
+    @property
+    def io_events_client_id(self) -> str:
+        """The registration deliveries to this stack are addressed to (what IO_EVENTS_CLIENT_ID is)."""
+        return self.env_overrides.get("IO_EVENTS_CLIENT_ID") or self.parameters()["IoEventsClientId"]
 
     def reconfigure(self, env: dict[str, str]) -> None:
         """Change settings, as an SI redeploying with new parameters: every function starts cold."""
@@ -386,9 +413,19 @@ class Sandbox:
         while self._pending:
             origin, payload = self._pending.pop(0)
             if origin == "sterling":
-                self.sterling_post(payload["detail_type"], payload["document"])
+                self._sterling_publish(payload["detail_type"], payload["document"])
             else:
                 self.publish("adobe.commerce", payload["type"], payload)
+
+    def _sterling_publish(self, detail_type: str, document: dict[str, Any]) -> None:
+        if self.sterling_via == "io-events":
+            from sandbox import ibm_layer
+
+            cloud_event = ibm_layer.cloud_event(detail_type, document, self.io_events_client_id)
+            if cloud_event is not None:
+                self.io_events_post(cloud_event, path="/events/adobe-io")
+                return
+        self.sterling_post(detail_type, document)
 
     def sterling_post(self, detail_type: str, document: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         """What Sterling's event handler does: POST the document to the ingress URL."""
@@ -417,10 +454,11 @@ class Sandbox:
             raise LookupError(f"no public key for {path}: give the sandbox one (--io-events-key PEM_FILE)")
         return self.io_events_key
 
-    def io_events_post(self, body: dict[str, Any] | list[dict[str, Any]]) -> tuple[int, dict[str, str], Any]:
-        """Deliver one CloudEvent, or a batch (a list), to ``POST /events/commerce`` as Adobe I/O
-        Events does: the raw body signed twice (RSA-SHA256) with the sandbox's key, the key paths,
-        the event code and id of the (first) event, and a delivery id."""
+    def io_events_post(self, body: dict[str, Any] | list[dict[str, Any]],
+                       path: str = "/events/commerce") -> tuple[int, dict[str, str], Any]:
+        """Deliver one CloudEvent, or a batch (a list), to ``POST <path>`` as Adobe I/O Events does:
+        the raw body signed twice (RSA-SHA256) with the sandbox's key, the key paths, the event
+        code and id of the (first) event, and a delivery id."""
         raw = json.dumps(body).encode()
         first = body[0] if isinstance(body, list) and body else body
         event = first if isinstance(first, dict) else {}
@@ -432,7 +470,28 @@ class Sandbox:
             "x-adobe-event-code": str(event.get("type", "")), "x-adobe-event-id": str(event.get("id", "")),
             "x-adobe-delivery-id": str(uuid.uuid4()),
         }
-        return self.http("POST", "/events/commerce", headers=headers, body=raw)
+        return self.http("POST", path, headers=headers, body=raw)
+
+    def partner_put(self, event: dict[str, Any]) -> None:
+        """Put an event on the Adobe partner bus, in the shape a rule target receives it."""
+        self._partner_queue.append(event)
+
+    def _bus_of(self, rule: template.Rule) -> str:
+        return str(self.aws.resolve({"Ref": rule.bus or "EventBus"}))
+
+    def _routes(self, bus: str, events: list[dict[str, Any]]) -> list[tuple[template.Rule, dict[str, Any]]]:
+        """(rule, event) for every rule on ``bus`` whose pattern (its references resolved) matches."""
+        rules = [(rule, self._resolved(rule.pattern)) for rule in self.stack.rules if self._bus_of(rule) == bus]
+        return [(rule, event) for event in events for rule, pattern in rules if template.matches(pattern, event)]
+
+    def _resolved(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::Sub"):
+                return self.aws.resolve(value)
+            return {key: self._resolved(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._resolved(item) for item in value]
+        return value
 
     def drain_tap(self) -> list[dict[str, Any]]:
         """Take the events put on the bus since the last call (without routing them)."""
@@ -445,8 +504,9 @@ class Sandbox:
             self._flush_emitted()
             events = self.drain_tap()
             self.bus_events.extend(events)
-            work = [(rule, event) for event in events for rule in self.stack.rules
-                    if template.matches(rule.pattern, event)]
+            partner, self._partner_queue = self._partner_queue, []
+            self.partner_events.extend(partner)
+            work = self._routes(self.aws.bus_name, events) + self._routes(SANDBOX_PARTNER_BUS, partner)
             work = self._apply_delivery_faults(work)
             for rule, event in work:
                 delivered += 1
@@ -456,7 +516,7 @@ class Sandbox:
                     self.aws.send(self.aws.physical[rule.queue], json.dumps(event))
             polled = self._poll_queues()
             delivered += polled
-            if not work and not polled and not self._pending:
+            if not work and not polled and not self._pending and not self._partner_queue:
                 return delivered
         raise RuntimeError("sandbox delivery did not settle")
 
@@ -488,8 +548,7 @@ class Sandbox:
 
     def _run_batch(self, logical_id: str, queue_url: str, messages: list[dict[str, Any]],
                    source: dict[str, Any]) -> None:
-        arn = self.aws.sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.aws.arns[source["queue"]]
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
@@ -710,7 +769,8 @@ class ApiServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name="sandbox-api")
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True, name="sandbox-api")
 
     @property
     def url(self) -> str:

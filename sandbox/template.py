@@ -3,6 +3,8 @@ triggers them (EventBridge rules, SQS queues, HTTP API routes, schedules)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that keeps CloudFormation short-form tags as ``{"Fn::X": value}`` mappings."""
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when PyYAML has it: ten times quicker) that keeps CloudFormation
+    short-form tags as ``{"Fn::X": value}`` mappings."""
 
 
 def _constructor(name: str) -> Any:
@@ -54,6 +57,8 @@ class Rule:
     pattern: dict[str, Any]
     function: str | None = None
     queue: str | None = None
+    # What EventBusName names: the integration bus ("EventBus") or a parameter (a partner bus).
+    bus: str | None = None
 
 
 @dataclass
@@ -114,6 +119,12 @@ def ref_name(value: Any) -> str | None:
 
 
 def read(path: Path = TEMPLATE) -> Stack:
+    """The stack in ``path``, parsed once per version of the file; each caller gets its own copy."""
+    return copy.deepcopy(_parsed(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: Path, mtime_ns: int) -> Stack:
     template = load(path)
     globals_fn = template.get("Globals", {}).get("Function", {})
     global_env = dict(globals_fn.get("Environment", {}).get("Variables", {}))
@@ -139,7 +150,8 @@ def read(path: Path = TEMPLATE) -> Stack:
                 if event_type == "HttpApi":
                     function.routes.append((str(event_props["Method"]).upper(), str(event_props["Path"])))
                 elif event_type in ("EventBridgeRule", "CloudWatchEvent"):
-                    rules.append(Rule(f"{name}.{event_name}", event_props.get("Pattern", {}), function=name))
+                    rules.append(Rule(f"{name}.{event_name}", event_props.get("Pattern", {}), function=name,
+                                      bus=ref_name(event_props.get("EventBusName"))))
                 elif event_type == "SQS":
                     function.queues.append({"queue": ref_name(event_props.get("Queue")), **event_props})
                 elif event_type in ("Schedule", "ScheduleV2"):
@@ -147,14 +159,18 @@ def read(path: Path = TEMPLATE) -> Stack:
             functions[name] = function
         elif kind == "AWS::Events::Rule":
             for target in props.get("Targets", []):
-                queue = ref_name(target.get("Arn"))
-                rules.append(Rule(f"{name}.{target.get('Id', '')}", props.get("EventPattern", {}), queue=queue))
+                # A target is a function of the template, or else a queue.
+                target_name = ref_name(target.get("Arn"))
+                is_function = template["Resources"].get(target_name, {}).get("Type") == "AWS::Serverless::Function"
+                rules.append(Rule(f"{name}.{target.get('Id', '')}", props.get("EventPattern", {}),
+                                  function=target_name if is_function else None,
+                                  queue=None if is_function else target_name, bus=ref_name(props.get("EventBusName"))))
     return Stack(template, functions, rules)
 
 
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """EventBridge pattern matching for the forms the template uses: exact values, ``prefix``,
-    ``anything-but`` and nested objects."""
+    ``wildcard``, ``anything-but`` and nested objects."""
     for key, expected in pattern.items():
         if key not in event:
             return False
@@ -172,6 +188,10 @@ def _value_matches(option: Any, actual: Any) -> bool:
     if isinstance(option, dict):
         if "prefix" in option:
             return isinstance(actual, str) and actual.startswith(option["prefix"])
+        if "wildcard" in option:
+            # EventBridge: "*" stands for any run of characters, everything else is literal.
+            literal = (re.escape(part) for part in str(option["wildcard"]).split("*"))
+            return isinstance(actual, str) and re.fullmatch(".*".join(literal), actual, re.DOTALL) is not None
         if "anything-but" in option:
             excluded = option["anything-but"]
             excluded = excluded if isinstance(excluded, list) else [excluded]

@@ -7,8 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from omsbridge import config
+from sandbox.aws_local import prepare_botocore
 from sandbox.stack import Sandbox
 from tests.support import Configure, KeyPair, new_keypair
+
+
+def pytest_configure() -> None:
+    # Tests that run moto themselves make boto3 clients too, after every config.reset().
+    prepare_botocore()
 
 
 @pytest.fixture

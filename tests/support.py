@@ -5,6 +5,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from omsbridge.http import new_client
 from sandbox.keys import KeyPair, new_keypair
 
 # The ``configure`` fixture: ``configure(NAME="value", ...)`` sets settings for one test.
@@ -31,4 +34,12 @@ def dlq_signing_secret(key: str = "test-dlq-signing-key") -> dict[str, str]:
     return {"DLQ_SIGNING_SECRET": arn}
 
 
-__all__ = ["Configure", "KeyPair", "dlq_signing_secret", "foreign", "new_keypair"]
+
+def request(method: str, url: str, **options: Any) -> httpx.Response:
+    """One call to a simulator, as its own users make them (``httpx.request`` would read the CA
+    bundle again for every call: 60 ms each)."""
+    with new_client() as client:
+        return client.request(method, url, **options)
+
+
+__all__ = ["Configure", "KeyPair", "dlq_signing_secret", "foreign", "new_keypair", "request"]

@@ -1,16 +1,17 @@
 """StockSyncFunction: Sterling availability changes → Commerce MSI source items, in batches.
 
 An EventBridge rule (``ibm.sterling`` / ``inventory.changed``) feeds an SQS queue; Lambda polls it
-in batches and this handler reports the messages to retry (``ReportBatchItemFailures``). A schedule,
-off by default, runs the full reconciliation instead. The logic lives in
-``omsbridge.flows.stock_sync``.
+in batches and this handler reports the messages to retry (``ReportBatchItemFailures``).
+StockReconcileStateMachine invokes it too, for the steps of the full reconciliation
+(``{"reconcile": "plan" | "page", ...}``). The logic lives in ``omsbridge.flows.stock_sync`` and
+``omsbridge.flows.stock_reconcile``.
 """
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from omsbridge.flows import stock_sync
+from omsbridge.flows import stock_reconcile, stock_sync
 from omsbridge.observability import logger, metrics, use_flow_dimension
 
 # The whole batch is applied first (one Commerce call for many messages); the processor then only
@@ -26,8 +27,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def time_left() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000
 
-    if stock_sync.is_schedule(event):
-        return stock_sync.reconcile(time_left=time_left)
+    step = stock_reconcile.task(event)
+    if step is not None:
+        return stock_reconcile.run(step, time_left=time_left)
     result = stock_sync.sync_batch(event.get("Records") or [], time_left=time_left)
     logger.info("stock batch applied", extra=result.summary)
     response = process_partial_response(

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from omsbridge.observability import logger, metrics
@@ -28,6 +27,7 @@ from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import request
 
 STERLING_STATUS_OF_A_HOLD = "order.hold_changed"
 FOUR_TIMES = 4  # HTTP_RETRY_ATTEMPTS: a fault this many times in a row defeats the in-call retries
@@ -322,8 +322,8 @@ INVOICE_EVENT = "com.adobe.commerce.observer.sales_order_invoice_save_commit_aft
 def invoiced(sb: Sandbox, cloud_event: dict[str, Any]) -> None:
     """An admin invoices the order in Commerce (REST, as the admin panel would)."""
     entity_id = cloud_event["data"]["value"]["items"][0]["order_id"]
-    answer = httpx.post(f"{sb.url('commerce')}/rest/default/V1/order/{entity_id}/invoice", json={"capture": True},
-                        headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
+    answer = request("POST", f"{sb.url('commerce')}/rest/default/V1/order/{entity_id}/invoice", json={"capture": True},
+                     headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
     answer.raise_for_status()
     sb.deliver()
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from omsbridge.mapping.order import sterling_date
@@ -20,6 +19,7 @@ from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
 from sandbox.sim.sterling.documents import INVALID_NODE
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import request
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "OrderExportFunction"
@@ -46,8 +46,8 @@ def order_ref(sb: Sandbox, increment_id: str) -> dict[str, Any] | None:
 
 def commerce(sb: Sandbox, action: str, entity_id: int, body: dict[str, Any] | None = None) -> Any:
     """What an admin does in Commerce (REST as the admin panel would)."""
-    answer = httpx.post(f"{sb.url('commerce')}/rest/default/V1/orders/{entity_id}/{action}", json=body,
-                        headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
+    answer = request("POST", f"{sb.url('commerce')}/rest/default/V1/orders/{entity_id}/{action}", json=body,
+                     headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
     answer.raise_for_status()
     return answer.json()
 
@@ -95,8 +95,8 @@ def test_one_order_delivered_three_times_and_saved_twice_is_created_once(sb: San
     commerce(sb, "comments", entity_id, {"statusHistory": {
         "comment": "Customer asked for gift wrap", "is_customer_notified": 0, "is_visible_on_front": 0,
         "parent_id": entity_id}})
-    httpx.post(f"{sb.url('commerce')}/rest/default/V1/order/{entity_id}/invoice", json={"capture": True},
-               headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"}).raise_for_status()
+    request("POST", f"{sb.url('commerce')}/rest/default/V1/order/{entity_id}/invoice", json={"capture": True},
+            headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"}).raise_for_status()
     sb.deliver()
 
     created = calls(sb, CREATE)

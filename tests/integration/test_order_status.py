@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from sandbox import cli, demo_data
 from sandbox.contracts import assert_commerce_contract
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import request
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "OrderStatusFunction"
@@ -35,10 +35,10 @@ def sb() -> Iterator[Sandbox]:
 def sterling(sb: Sandbox, api: str, body: dict[str, Any]) -> Any:
     """What a Sterling user or agent does (the REST API, logged in)."""
     base = f"{sb.url('sterling')}/smcfs/restapi"
-    session = httpx.post(f"{base}/invoke/login", json={
+    session = request("POST", f"{base}/invoke/login", json={
         "LoginID": SANDBOX_SECRET["sterling_user"], "Password": SANDBOX_SECRET["sterling_password"]}).json()
-    answer = httpx.post(f"{base}/invoke/{api}", json=body,
-                        params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
+    answer = request("POST", f"{base}/invoke/{api}", json=body,
+                     params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
     answer.raise_for_status()
     return answer.json()
 
@@ -285,8 +285,8 @@ def test_sandbox_run_prints_the_hold_and_its_comment(tmp_path: Path, capsys: pyt
 
 def admin(sb: Sandbox, entity_id: int, action_name: str) -> None:
     """What a Commerce admin does in the order view."""
-    answer = httpx.post(f"{sb.url('commerce')}/rest/default/V1/orders/{entity_id}/{action_name}",
-                        headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
+    answer = request("POST", f"{sb.url('commerce')}/rest/default/V1/orders/{entity_id}/{action_name}",
+                     headers={"Authorization": f"Bearer {SANDBOX_SECRET['commerce_bearer_token']}"})
     answer.raise_for_status()
     sb.deliver()
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 
 from omsbridge.mapping.order import sterling_date
@@ -24,6 +23,7 @@ from sandbox.contracts import assert_commerce_contract
 from sandbox.demo_data import SEED, mugs_and_tee, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import request
 
 FUNCTION = "ReturnsFunction"
 V1 = "/rest/default/V1"
@@ -74,7 +74,7 @@ def box() -> Iterator[Sandbox]:
 
 
 def admin(sandbox: Sandbox, method: str, path: str, body: Any = None) -> Any:
-    answer = httpx.request(method, f"{sandbox.url('commerce')}{V1}{path}", json=body, headers=ADMIN)
+    answer = request(method, f"{sandbox.url('commerce')}{V1}{path}", json=body, headers=ADMIN)
     answer.raise_for_status()
     return answer.json()
 

@@ -31,7 +31,8 @@ def two_line_order(increment_id: str) -> dict[str, Any]:
 
 
 ORDERS = [simple_order("000000301", qty=2), two_line_order("000000302"), two_line_order("000000303"),
-          simple_order("000000304", qty=2), simple_order("000000305", qty=2), pickup_order("000000306")]
+          simple_order("000000304", qty=2), simple_order("000000305", qty=2), pickup_order("000000306"),
+          simple_order("000000307", qty=1)]
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,14 @@ def shipments_of(sandbox: Sandbox, order: dict[str, Any]) -> list[dict[str, Any]
     return [s for s in sandbox.commerce.shipments.values() if s["order_id"] == order["entity_id"]]
 
 
-def results_for(sandbox: Sandbox, order_no: str) -> list[dict[str, Any]]:
-    """What ShipmentSyncFunction answered for this order, per successful invocation."""
+SHIPPED_OR_PICKUP = ("shipment.shipped", "shipment.ready_for_pickup")
+
+
+def results_for(sandbox: Sandbox, order_no: str,
+                detail_types: tuple[str, ...] = SHIPPED_OR_PICKUP) -> list[dict[str, Any]]:
+    """What ShipmentSyncFunction answered for this order, per successful invocation of those events."""
     return [o for r in sandbox.invocations if r["function"] == FUNCTION and "result" in r
+            and r["event"].get("detail-type") in detail_types
             for o in r["result"].get("orders", []) if o["order_no"] == order_no]
 
 
@@ -127,6 +133,27 @@ def test_one_line_one_container(box: Sandbox) -> None:
     assert order_of(box, "000000301")["total_paid"] == order["grand_total"]
     assert parked(box, "000000301") == []
     assert_commerce_contract(box.commerce)
+
+
+def test_the_shipment_sterling_created_is_commented_on_the_order_once(box: Sandbox) -> None:
+    # Sterling's createShipment raises shipment.created (CREATE_SHIPMENT.ON_SUCCESS); the comment is
+    # what IBM's connector writes then (ShipmentChangeAC/index.js), naming the shipment.
+    order = order_of(box, "000000307")
+    api = sterling_api(box)
+    api.create_shipment({"ShipmentNo": "SH-307", "ShipNode": "default", "SCAC": "UPSN", "ShipmentLines": {
+        "ShipmentLine": [{"OrderNo": "000000307", "PrimeLineNo": "1", "SubLineNo": "1", "Quantity": "1"}]}})
+    api.close()
+    box.deliver()
+    box.sterling_post("shipment.created", box.sterling.events_of("shipment.created")[-1])
+    box.deliver()
+    comments = [c["body"]["statusHistory"] for c in box.commerce.calls_to(
+        f"/rest/default/V1/orders/{order['entity_id']}/comments", "POST")
+        if "Shipment SH-307" in c["body"]["statusHistory"]["comment"]]
+    assert comments == [{"comment": "[oms-bridge] Shipment SH-307 created in Sterling at node default: "
+                                    "line 1 DEMO-MUG x1", "is_customer_notified": 0, "is_visible_on_front": 0,
+                         "parent_id": order["entity_id"]}]
+    assert [r["status"] for r in results_for(box, "000000307", ("shipment.created",))] == ["commented", "duplicate"]
+    assert parked(box, "000000307") == []
 
 
 def test_several_lines_over_two_containers_with_a_configurable_item(box: Sandbox) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from omsbridge.errors import RetryableError
@@ -14,6 +13,7 @@ from omsbridge.sterling import BasicAuth, SterlingAuthError, SterlingClient, Ste
 from omsbridge.sterling.auth import forget_tokens
 from sandbox.sim.base import Fault, SimServer
 from sandbox.sim.sterling import SterlingSim
+from tests.support import request
 
 USER, PASSWORD = "oms-bridge", "sim-password"
 LOGIN = "/smcfs/restapi/invoke/login"
@@ -332,6 +332,6 @@ def test_the_simulator_answers_ycp0427_without_both_query_parameters(server: Sim
                             "Cannot invoke API because user is not authenticated.",
                             "ErrorUniqueExceptionId": None, "httpcode": 400}]}
     for params in ({"_token": token}, {"_loginid": USER}, {"_loginid": "someone-else", "_token": token}, {}):
-        answer = httpx.post(url, params=params, json={})
+        answer = request("POST", url, params=params, json={})
         assert (answer.status_code, answer.json()) == (400, envelope)
-    assert httpx.post(url, params={"_loginid": USER, "_token": token}, json={}).status_code == 200
+    assert request("POST", url, params={"_loginid": USER, "_token": token}, json={}).status_code == 200

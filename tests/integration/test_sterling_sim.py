@@ -421,6 +421,24 @@ def test_adjust_inventory_emits_rtam_style_changes(sim: SterlingSim, client: Ste
     assert sim.inventory.available("I-ITEM", "DC1") == Decimal(3)
 
 
+def test_item_list_pages_through_the_catalog_in_item_id_order(sim: SterlingSim, client: SterlingClient) -> None:
+    # "ZZ" sorts after every other item the module's tests stock, so these three end the catalog.
+    for item in ("ZZ-LIST-C", "ZZ-LIST-A", "ZZ-LIST-B"):
+        stock(client, item, DC1=1)
+    assert client.get_item_ids("ZZ-LIST", 2) == ["ZZ-LIST-A", "ZZ-LIST-B"]
+    assert client.get_item_ids("ZZ-LIST-B", 2) == ["ZZ-LIST-C"]
+    assert client.get_item_ids("ZZ-LIST-C", 2) == []
+    assert sim.calls_to("/invoke/getItemList")[0]["body"] == {
+        "CallingOrganizationCode": "DEFAULT", "ItemID": "ZZ-LIST", "ItemIDQryType": "GT", "MaximumRecords": "2",
+        "OrderBy": {"Attribute": {"Name": "ItemID"}}}
+    first = client.get_item_ids("", 1)
+    assert len(first) == 1
+    assert "ItemID" not in sim.calls_to("/invoke/getItemList")[-1]["body"]
+    error = refused(lambda: client.invoke("getItemList", {"ItemID": "A", "ItemIDQryType": "SOUNDEX"},
+                                          idempotent=True))
+    assert error.code == "SIM_INVALID_INPUT"
+
+
 def test_available_inventory_answers_one_node_as_an_object(sim: SterlingSim, client: SterlingClient) -> None:
     stock(client, "A-ITEM", STORE1=4, STORE2=1)
     body = {"OrganizationCode": "DEFAULT", "PromiseLines": {"PromiseLine": [{"ItemID": "A-ITEM", "LineId": "1"}]},

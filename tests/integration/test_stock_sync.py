@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from omsbridge.sterling import SterlingClient, TokenAuth
+from sandbox import states
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
@@ -57,7 +58,12 @@ def rtam(sku: str, when: str, **nodes: str) -> dict[str, Any]:
 
 
 def posted(box: Sandbox) -> list[Any]:
-    return [call["body"] for call in box.commerce.calls_to(SOURCE_ITEMS, "POST")]
+    """The bodies of the synchronous source-items saves (not the async bulk ones)."""
+    return [call["body"] for call in sync_saves(box)]
+
+
+def sync_saves(box: Sandbox) -> list[dict[str, Any]]:
+    return [call for call in box.commerce.calls_to(SOURCE_ITEMS, "POST") if "/async/" not in call["path"]]
 
 
 def stock(box: Sandbox) -> dict[tuple[str, str], tuple[float, int]]:
@@ -199,36 +205,137 @@ def test_a_large_load_goes_through_the_async_bulk_endpoint() -> None:
         assert_commerce_contract(box.commerce)
 
 
-def test_the_scheduled_reconciliation_pushes_only_the_drift() -> None:
+def test_a_batch_longer_than_the_stores_input_limit_is_split_to_it_and_the_limit_kept() -> None:
+    """A store with Commerce's Web API input limits on: at most 20 source items per synchronous list.
+    Ten Sterling documents of six nodes each arrive as one SQS batch of 60 rows."""
+    skus = [f"SKU-{n}" for n in range(10)]
+    levels = {"default": 1, **{f"store_{n}": n + 1 for n in range(1, 6)}}
     seed = copy.deepcopy(SEED)
+    seed["commerce"]["config"] = {"input_list_limit": 20}
+    seed["commerce"]["products"] = [{"sku": sku, "name": sku, "type_id": "simple"} for sku in skus]
+    seed["commerce"]["sources"] = [{"source_code": node, "name": node} for node in levels]
+    seed["sterling"]["nodes"] = [{"ShipNode": node, "NodeType": "Store", "Description": node} for node in levels]
+
+    def items(offset: int) -> list[dict[str, Any]]:
+        return [{"sku": sku, "source_code": node, "quantity": level + offset, "status": 1}
+                for sku in skus for node, level in levels.items()]
+
+    with Sandbox(seed=seed) as box:
+        for sku in skus:
+            box.publish("ibm.sterling", "inventory.changed",
+                        rtam(sku, T1, **{node: f"{level}.00" for node, level in levels.items()}))
+        box.deliver()
+        first = items(0)
+        calls = sync_saves(box)
+        # All 60 in one list, refused whole with Commerce's answer; then the same 60 in lists of 20.
+        assert [(call["status"], call["body"]) for call in calls] == [
+            (400, {"sourceItems": first}), (200, {"sourceItems": first[:20]}),
+            (200, {"sourceItems": first[20:40]}), (200, {"sourceItems": first[40:]})]
+        assert calls[0]["response"] == {"message": 'Maximum items of type "%type" is %max', "parameters": {
+            "type": "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface", "max": 20}}
+        assert stock(box) == {(sku, node): (float(level), 1) for sku in skus for node, level in levels.items()}
+        assert all(watermark(box, sku, node) == "2026-03-01T10:00:00.000000Z" for sku in skus for node in levels)
+        # The function's container remembers the limit: the next batch is cut to 20 from the start.
+        for sku in skus:
+            box.publish("ibm.sterling", "inventory.changed",
+                        rtam(sku, T2, **{node: f"{level + 5}.00" for node, level in levels.items()}))
+        box.deliver()
+        second = items(5)
+        assert [(call["status"], call["body"]) for call in sync_saves(box)[4:]] == [
+            (200, {"sourceItems": second[:20]}), (200, {"sourceItems": second[20:40]}),
+            (200, {"sourceItems": second[40:]})]
+        assert [len(inv["event"]["Records"]) for inv in box.invocations] == [10, 10]
+        assert stock(box)[("SKU-9", "store_5")] == (11, 1)
+        assert box.dlq(FUNCTION) == []
+        assert_commerce_contract(box.commerce)
+
+
+# -- full reconciliation: StockReconcileStateMachine run by the sandbox ------------------------------
+
+BULK_SOURCE_ITEMS = "/rest/default/async/bulk/V1/inventory/source-items"
+RECONCILE_ENV = {"STOCK_SYNC_RECONCILE_NODES": "default,store_1", "STOCK_SYNC_RECONCILE_PAGE_SIZE": "2",
+                 "STOCK_SYNC_BULK_POLL_SECONDS": "0.01"}
+
+
+def drifted_seed() -> dict[str, Any]:
+    seed = copy.deepcopy(SEED)
+    seed["commerce"]["products"].append({"sku": "HAT", "name": "HAT", "type_id": "simple"})
     seed["commerce"]["source_items"] = [
-        {"sku": "MUG", "source_code": "default", "quantity": 40, "status": 1},
-        {"sku": "MUG", "source_code": "store_1", "quantity": 8, "status": 1},
-        {"sku": "TEE", "source_code": "default", "quantity": 0, "status": 0},
-        {"sku": "CAP", "source_code": "store_2", "quantity": 5, "status": 1},
+        {"sku": "MUG", "source_code": "default", "quantity": 40, "status": 1},   # equal
+        {"sku": "MUG", "source_code": "store_1", "quantity": 8, "status": 1},    # Commerce higher
+        {"sku": "TEE", "source_code": "default", "quantity": 0, "status": 0},    # Commerce lower
+        {"sku": "CAP", "source_code": "store_2", "quantity": 5, "status": 1},    # not a reconciled node
     ]
     seed["sterling"]["inventory"] = [
         {"ItemID": "MUG", "ShipNode": "default", "Quantity": 40},
         {"ItemID": "MUG", "ShipNode": "store_1", "Quantity": 2},
         {"ItemID": "TEE", "ShipNode": "default", "Quantity": 6},
         {"ItemID": "CAP", "ShipNode": "store_2", "Quantity": 1},
+        {"ItemID": "HAT", "ShipNode": "store_1", "Quantity": 3},                 # absent in Commerce
     ]
-    with Sandbox(seed=seed, env={"STOCK_SYNC_RECONCILE_NODES": "default,store_1"}) as box:
-        answer = box.invoke(FUNCTION, json.loads((EVENTS / "scheduled_reconcile.json").read_text()))
-        assert answer == {"status": "reconciled", "nodes": ["default", "store_1"], "compared": 3, "drift": 2,
-                          "processed": 2, "stale": 0, "duplicate": 0, "rejected": 0, "failed": 0}
-        asked = [call["body"] for call in box.sterling.calls_to("/invoke/getAvailableInventory")]
-        assert asked == [{"OrganizationCode": "DEFAULT",
-                          "PromiseLines": {"PromiseLine": [
-                              {"LineId": "1", "UnitOfMeasure": "EACH", "ProductClass": "GOOD", "ItemID": "MUG"},
-                              {"LineId": "2", "UnitOfMeasure": "EACH", "ProductClass": "GOOD", "ItemID": "TEE"}]},
-                          "ShipNodes": {"ShipNode": [{"Node": "default"}, {"Node": "store_1"}]}}]
-        # CAP at store_2 is outside the configured nodes; TEE is not assigned to store_1 and has none there.
-        assert posted(box) == [{"sourceItems": [
-            {"sku": "MUG", "source_code": "store_1", "quantity": 2, "status": 1},
-            {"sku": "TEE", "source_code": "default", "quantity": 6, "status": 1}]}]
-        assert stock(box)[("CAP", "store_2")] == (5, 1)
+    return seed
+
+
+def test_a_reconciliation_fixes_drift_both_ways_and_touches_nothing_already_equal() -> None:
+    with Sandbox(seed=drifted_seed(), env=RECONCILE_ENV) as box:
+        output = states.execute(box, "StockReconcileStateMachine", {})
+        # Sterling's items in ItemID order (CAP, HAT, MUG, TEE), two per page.
+        assert output == {"nodes": ["default", "store_1"], "concurrency": 4, "pages": [
+            {"after": "", "through": "HAT"}, {"after": "HAT", "through": None}]}
+        assert [call["body"] for call in box.sterling.calls_to("/invoke/getItemList")] == [
+            {"CallingOrganizationCode": "DEFAULT", "MaximumRecords": "2", "OrderBy": {"Attribute": {"Name": "ItemID"}}},
+            {"CallingOrganizationCode": "DEFAULT", "ItemID": "HAT", "ItemIDQryType": "GT", "MaximumRecords": "2",
+             "OrderBy": {"Attribute": {"Name": "ItemID"}}},
+            {"CallingOrganizationCode": "DEFAULT", "ItemID": "TEE", "ItemIDQryType": "GT", "MaximumRecords": "2",
+             "OrderBy": {"Attribute": {"Name": "ItemID"}}},
+            # The pages read their items again.
+            {"CallingOrganizationCode": "DEFAULT", "MaximumRecords": "2", "OrderBy": {"Attribute": {"Name": "ItemID"}}},
+            {"CallingOrganizationCode": "DEFAULT", "ItemID": "HAT", "ItemIDQryType": "GT", "MaximumRecords": "2",
+             "OrderBy": {"Attribute": {"Name": "ItemID"}}},
+            {"CallingOrganizationCode": "DEFAULT", "ItemID": "TEE", "ItemIDQryType": "GT", "MaximumRecords": "2",
+             "OrderBy": {"Attribute": {"Name": "ItemID"}}}]
+        searched = [call["query"] for call in box.commerce.calls_to(SOURCE_ITEMS, "GET")]
+        assert [(query["searchCriteria[filter_groups][0][filters][0][value]"],
+                 query["searchCriteria[filter_groups][1][filters][0][value]"]) for query in searched] == [
+            ("CAP,HAT", "default,store_1"), ("MUG,TEE", "default,store_1")]
+        # Only the differences, through the async bulk route: HAT newly at store_1, MUG lower, TEE higher.
+        assert [call["body"] for call in box.commerce.calls_to(BULK_SOURCE_ITEMS, "POST")] == [
+            [{"sourceItems": [{"sku": "HAT", "source_code": "store_1", "quantity": 3, "status": 1}]}],
+            [{"sourceItems": [{"sku": "MUG", "source_code": "store_1", "quantity": 2, "status": 1},
+                              {"sku": "TEE", "source_code": "default", "quantity": 6, "status": 1}]}]]
+        assert posted(box) == []
+        assert stock(box) == {("MUG", "default"): (40, 1), ("MUG", "store_1"): (2, 1), ("TEE", "default"): (6, 1),
+                              ("CAP", "store_2"): (5, 1), ("HAT", "store_1"): (3, 1)}
+        assert watermark(box, "MUG", "store_1") is not None
+        assert watermark(box, "MUG", "default") is None
+        # A second run finds nothing to fix and writes nothing.
+        states.execute(box, "StockReconcileStateMachine", {})
+        assert len(box.commerce.calls_to(BULK_SOURCE_ITEMS, "POST")) == 2
+        assert box.dlq(FUNCTION) == []
         assert_commerce_contract(box.commerce)
+
+
+def test_a_reconciliation_on_demand_may_name_its_nodes_and_an_older_event_cannot_undo_it() -> None:
+    with Sandbox(seed=drifted_seed(), env=RECONCILE_ENV) as box:
+        output = states.execute(box, "StockReconcileStateMachine", {"nodes": ["store_1"]})
+        assert output["nodes"] == ["store_1"]
+        assert [call["body"] for call in box.commerce.calls_to(BULK_SOURCE_ITEMS, "POST")] == [
+            [{"sourceItems": [{"sku": "HAT", "source_code": "store_1", "quantity": 3, "status": 1}]}],
+            [{"sourceItems": [{"sku": "MUG", "source_code": "store_1", "quantity": 2, "status": 1}]}]]
+        assert stock(box)[("TEE", "default")] == (0, 0)
+        # An availability event from before the run, delivered late, is stale against it.
+        box.publish("ibm.sterling", "inventory.changed", rtam("MUG", T1, store_1="8.00"))
+        box.deliver()
+        assert stock(box)[("MUG", "store_1")] == (2, 1)
+        assert posted(box) == []
+
+
+def test_a_reconciliation_without_nodes_plans_no_page() -> None:
+    with Sandbox(seed=drifted_seed()) as box:
+        assert states.execute(box, "StockReconcileStateMachine", {}) == {
+            "nodes": [], "pages": [], "concurrency": 4}
+        assert box.sterling.calls_to("/invoke/getItemList") == []
+        assert box.commerce.calls == []
 
 
 def test_rtam_network_totals_update_the_configured_source() -> None:

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.sim.carrier import sign as partner_sign
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import request
 
 ORDER_NO = "000000101"
 OTHER = "OTHER_BRAND"
@@ -169,10 +169,10 @@ def test_a_future_availability_time_is_parked_and_the_next_update_applies(sb: Sa
 def sterling_api(sb: Sandbox, api: str, body: dict[str, Any]) -> Any:
     """What a Sterling user does for another enterprise on the same instance."""
     base = f"{sb.url('sterling')}/smcfs/restapi"
-    session = httpx.post(f"{base}/invoke/login", json={
+    session = request("POST", f"{base}/invoke/login", json={
         "LoginID": SANDBOX_SECRET["sterling_user"], "Password": SANDBOX_SECRET["sterling_password"]}).json()
-    answer = httpx.post(f"{base}/invoke/{api}", json=body,
-                        params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
+    answer = request("POST", f"{base}/invoke/{api}", json=body,
+                     params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
     answer.raise_for_status()
     return answer.json()
 

@@ -17,7 +17,15 @@ from pydantic import SecretStr
 
 from omsbridge import commerce, config
 from omsbridge.commerce.auth import BearerAuth, ImsAuth
-from omsbridge.commerce.client import CommerceClient, endpoint, error_message, is_cloud_service, render_message
+from omsbridge.commerce.client import (
+    CommerceClient,
+    InputLimitError,
+    InputLimits,
+    endpoint,
+    error_message,
+    is_cloud_service,
+    render_message,
+)
 from omsbridge.commerce.models import OperationStatus
 from omsbridge.commerce.search import Filter
 from omsbridge.config import Secrets, Settings
@@ -435,6 +443,56 @@ def test_bulk_status_is_parsed(client: CommerceClient) -> None:
     status = client.bulk_status("u-1")
     assert (status.open, status.complete) == (False, False)
     assert [(op.id, op.status) for op in status.failed] == [(2, OperationStatus.FAILED)]
+
+
+# -- Web API input limits (Adobe "API security > Input limiting"; answers as Magento's validators give them) --
+
+SOURCE_ITEM = "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface"
+
+
+def too_long(limit: int) -> httpx.Response:
+    return httpx.Response(400, json={"message": 'Maximum items of type "%type" is %max',
+                                     "parameters": {"type": SOURCE_ITEM, "max": limit}})
+
+
+@respx.mock
+def test_a_search_shrinks_its_pages_to_the_stores_maximum_and_keeps_it(client: CommerceClient) -> None:
+    route = respx.get(f"{V1}/inventory/source-items").mock(side_effect=[
+        httpx.Response(400, json={"message": "Maximum SearchCriteria pageSize is %max", "parameters": {"max": 2}}),
+        httpx.Response(200, json={"items": [{"sku": "A"}, {"sku": "B"}], "total_count": 3}),
+        httpx.Response(200, json={"items": [{"sku": "C"}], "total_count": 3}),
+        httpx.Response(200, json={"items": [{"sku": "A"}], "total_count": 1})])
+    assert [item["sku"] for item in client.search_source_items(page_size=500)] == ["A", "B", "C"]
+    assert [(c.request.url.params["searchCriteria[pageSize]"], c.request.url.params["searchCriteria[currentPage]"])
+            for c in route.calls] == [("500", "1"), ("2", "1"), ("2", "2")]
+    assert client.limits == InputLimits(page_size=2)
+    client.search_source_items(page_size=500)
+    assert route.calls.last.request.url.params["searchCriteria[pageSize]"] == "2"
+
+
+@respx.mock
+def test_a_list_too_long_raises_input_limit_error_and_the_limit_is_kept(client: CommerceClient) -> None:
+    respx.post(f"{V1}/inventory/source-items").mock(return_value=too_long(20))
+    respx.post(f"{BASE}/rest/default/async/bulk/V1/inventory/source-items").mock(return_value=too_long(5000))
+    item = {"sku": "A", "source_code": "s1", "quantity": 1, "status": 1}
+    with pytest.raises(InputLimitError) as caught:
+        client.upsert_source_items([item] * 21)
+    assert (caught.value.limit, caught.value.status, caught.value.code) == (20, 400, "input_limit")
+    assert caught.value.reason == ("commerce POST /rest/default/V1/inventory/source-items answered 400: "
+                                   f'Maximum items of type "{SOURCE_ITEM}" is 20')
+    with pytest.raises(InputLimitError):
+        client.bulk_upsert_source_items([[item] * 5001])
+    assert client.limits == InputLimits(sync=20, bulk=5000)
+
+
+@respx.mock
+def test_other_400s_are_not_taken_for_a_limit(client: CommerceClient) -> None:
+    respx.post(f"{V1}/inventory/source-items").respond(400, json={
+        "message": 'Maximum items of type "%type" is %max', "parameters": {"type": SOURCE_ITEM, "max": "many"}})
+    with pytest.raises(PermanentError) as caught:
+        client.upsert_source_items([{"sku": "A", "source_code": "s1", "quantity": 1, "status": 1}])
+    assert not isinstance(caught.value, InputLimitError)
+    assert client.limits == InputLimits()
 
 
 # -- the per-container client ------------------------------------------------------------------

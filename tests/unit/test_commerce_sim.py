@@ -140,6 +140,8 @@ ROWS = [
     ("sku", "b_ue", "like", [3]),
     ("id", "1,3", "in", [1, 3]),
     ("id", "1,3", "nin", [2]),
+    ("qty", "10, 7.50", "in", [2, 3]),
+    ("sku", "BLUE,red-hat ,x", "in", [2, 3]),
     ("qty", "7", "gt", [2, 3]),
     ("qty", "7.5", "gteq", [2, 3]),
     ("qty", "7.5", "lt", [1]),
@@ -541,3 +543,62 @@ def test_events_carry_the_subscribed_fields_only_and_where_the_order_was_placed(
                                       "payment": {"method": "braintree"}}
     assert {key: event["data"]["_metadata"][key] for key in ("storeId", "websiteId")} == {
         "storeId": "5", "websiteId": "2"}
+
+
+# -- Web API input limits ----------------------------------------------------------------------
+
+PAGE_SIZE = "searchCriteria[pageSize]"
+SOURCE_ITEM = "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface"
+
+
+def items_of(count: int) -> list[dict[str, Any]]:
+    return [{"sku": "A", "source_code": "dc1", "quantity": n, "status": 1} for n in range(count)]
+
+
+def limited(**config: int) -> CommerceSim:
+    simulator = CommerceSim(bearer_token="tok")
+    simulator.load_seed({"config": config, "products": [{"sku": "A"}], "sources": [{"source_code": "dc1"}]})
+    return simulator
+
+
+def test_input_limits_are_off_unless_the_seed_turns_them_on() -> None:
+    simulator = limited()
+    assert call(simulator, "POST", f"{P}/inventory/source-items", {"sourceItems": items_of(21)}).status == 200
+    assert call(simulator, "GET", f"{P}/inventory/source-items", query={PAGE_SIZE: "5000"}).status == 200
+
+
+def test_a_synchronous_list_longer_than_the_limit_is_refused_whole() -> None:
+    simulator = limited(input_list_limit=20)
+    refused = call(simulator, "POST", f"{P}/inventory/source-items", {"sourceItems": items_of(21)})
+    assert (refused.status, refused.body) == (400, {
+        "message": 'Maximum items of type "%type" is %max', "parameters": {"type": SOURCE_ITEM, "max": 20}})
+    assert simulator.source_items == {}
+    assert call(simulator, "POST", f"{P}/inventory/source-items", {"sourceItems": items_of(20)}).status == 200
+    deleted = call(simulator, "POST", f"{P}/inventory/source-items-delete", {"sourceItems": items_of(21)})
+    assert (deleted.status, deleted.body["parameters"]["max"]) == (400, 20)
+
+
+def test_the_asynchronous_limit_is_per_operation_and_defaults_to_5000() -> None:
+    simulator = limited(input_list_limit=20)
+    accepted = call(simulator, "POST", f"{P[:-3]}/async/bulk/V1/inventory/source-items",
+                    [{"sourceItems": items_of(5000)}, {"sourceItems": items_of(21)}])
+    assert accepted.status == 202
+    refused = call(simulator, "POST", f"{P[:-3]}/async/bulk/V1/inventory/source-items",
+                   [{"sourceItems": items_of(1)}, {"sourceItems": items_of(5001)}])
+    assert (refused.status, refused.body) == (400, {
+        "message": 'Maximum items of type "%type" is %max', "parameters": {"type": SOURCE_ITEM, "max": 5000}})
+    assert len(simulator.bulks) == 1
+    small = limited(input_list_limit=20, async_input_list_limit=50)
+    answer = call(small, "POST", "/V1/async/bulk/inventory/source-items", [{"sourceItems": items_of(51)}])
+    assert (answer.status, answer.body["parameters"]["max"]) == (400, 50)
+
+
+def test_a_page_larger_than_the_maximum_page_size_is_refused() -> None:
+    simulator = limited(input_list_limit=20)
+    refused = call(simulator, "GET", f"{P}/inventory/source-items", query={PAGE_SIZE: "301"})
+    assert (refused.status, refused.body) == (400, {
+        "message": "Maximum SearchCriteria pageSize is %max", "parameters": {"max": 300}})
+    assert call(simulator, "GET", f"{P}/inventory/source-items", query={PAGE_SIZE: "300"}).status == 200
+    small = limited(input_list_limit=20, max_page_size=50)
+    answer = call(small, "GET", f"{P}/orders", query={"searchCriteria[page_size]": "51"})
+    assert (answer.status, answer.body["parameters"]) == (400, {"max": 50})

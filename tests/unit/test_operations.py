@@ -27,7 +27,7 @@ FLOW_OF = {
     "IngressFunction": "ingress", "OrderExportFunction": "order_export", "OrderStatusFunction": "order_status",
     "StockSyncFunction": "stock_sync", "ShipmentSyncFunction": "shipment_sync", "CarrierFunction": "carrier",
     "DistributionCenterFunction": "dc", "StockCheckFunction": "stock_check", "StorefrontFunction": "storefront",
-    "InfoFunction": "info", "ReturnsFunction": "returns",
+    "InfoFunction": "info", "ReturnsFunction": "returns", "PartnerEventsFunction": "partner_events",
 }
 ALARMS = sorted(name for name, res in RESOURCES.items() if res["Type"] == "AWS::CloudWatch::Alarm")
 DEAD_LETTER_QUEUES = sorted(name for name, res in RESOURCES.items()

@@ -1,7 +1,7 @@
 """Commerce order → Sterling createOrder input: the exact body per kind of order, and the
 changeOrder documents for Commerce-side cancel / hold / unhold.
 
-Every case starts from the real observer payload in the shared fixture (order 000000617) and
+Every case starts from the real observer payload vendored in tests/fixtures/foreign (order 000000617) and
 changes only what the case is about; the expected bodies are written out in full.
 """
 

@@ -13,6 +13,7 @@ from omsbridge import config
 from omsbridge.errors import PermanentError, ValidationError
 from omsbridge.mapping import status
 from omsbridge.mapping.status import CommerceOrder, Snapshot
+from tests.support import foreign
 
 T0 = "2025-03-01T10:00:00+00:00"
 M = "[oms-bridge]"
@@ -182,6 +183,10 @@ def test_change_from_event(detail_type: str, doc: dict[str, Any], expected: dict
     pytest.param("order.changed", {"OrderNo": "1"}, "2999-01-01T00:00:00Z",
                  "Sterling event time '2999-01-01T00:00:00Z' refused: 2999-01-01T00:00:00Z is more than 300 seconds "
                  "in the future", id="future-time"),
+    # IBM's cancelWebhook/README.md request (tests/fixtures/foreign/ibm-oms-connector/cancelWebhook_request.json):
+    # an order number and nothing Commerce could show.
+    pytest.param("order.cancelled", foreign("cancelWebhook_request.json")["data"], T0,
+                 "Sterling order.cancelled document for order 383 states no status, hold or lines", id="bare-order"),
 ])
 def test_change_from_event_rejects(detail_type: str, doc: dict[str, Any], time: str, reason: str) -> None:
     with pytest.raises(ValidationError) as caught:

@@ -21,6 +21,8 @@ LUHN_TRACKING = "612995995812345"
     pytest.param({"ccNumber": VISA}, {"ccNumber": "xxxx-1111"}, id="camel-case-field"),
     pytest.param({"CardNumber": "4111 1111 1111 1111"}, {"CardNumber": "xxxx-1111"}, id="pascal-case-field"),
     pytest.param({"CreditCardNo": "not a number"}, {"CreditCardNo": ""}, id="sterling-field-whatever-it-holds"),
+    pytest.param({"card_no": VISA, "ccNo": AMEX}, {"card_no": "xxxx-1111", "ccNo": "xxxx-0005"},
+                 id="card-no-is-no-identifier"),
     pytest.param({"additional_information": {"method_title": "Card", "raw": f"PAN={VISA};exp=12/29"}},
                  {"additional_information": {"method_title": "Card", "raw": "PAN=xxxx-1111;exp=12/29"}},
                  id="inside-text-of-additional-information"),

@@ -112,8 +112,15 @@ class FakeCommerce:
         self._timeout("notify", True)
         return {"successful": True, "errors": []}
 
+    def add_order_comment(self, entity_id: int, comment: str) -> bool:
+        self.calls.append(("comment", entity_id, comment))
+        self._timeout("comment", False)
+        self.orders[entity_id].setdefault("status_histories", []).append({"comment": comment})
+        self._timeout("comment", True)
+        return True
+
     def writes(self) -> list[tuple[Any, ...]]:
-        return [call for call in self.calls if call[0] in ("ship", "invoice", "notify")]
+        return [call for call in self.calls if call[0] in ("ship", "invoice", "notify", "comment")]
 
 
 class FakeSterling:
@@ -425,9 +432,52 @@ def test_unmapped_scac_still_sends_the_tracking_number(commerce: FakeCommerce) -
     assert commerce.writes()[0][2]["tracks"] == [{"carrier_code": "custom", "title": "ACME", "track_number": "1Z1"}]
 
 
+# -- shipment created ----------------------------------------------------------------------------
+
+CREATED_COMMENT = "[oms-bridge] Shipment SH-2 created in Sterling at node DC_EAST: line 1 SKU-A x2, line 2 SKU-B x1"
+
+
+def test_a_created_shipment_is_commented_on_its_order_once(commerce: FakeCommerce) -> None:
+    exported()
+    result = run(SH2, "shipment.created")
+    assert result == {"shipment": "SH-2", "orders": [
+        {"order_no": ORDER_NO, "status": "commented", "entity_id": 7, "comment": CREATED_COMMENT}]}
+    assert run(SH2, "shipment.created")["orders"][0]["status"] == "duplicate"
+    assert commerce.writes() == [("comment", 7, CREATED_COMMENT)]
+
+
+@pytest.mark.parametrize("work_done", [True, False])
+def test_a_created_comment_timeout_is_written_once(commerce: FakeCommerce, work_done: bool) -> None:
+    exported()
+    commerce.timeouts["comment"] = work_done
+    if work_done:
+        assert run(SH2, "shipment.created")["orders"][0]["status"] == "commented"
+    else:
+        with pytest.raises(AmbiguousCallError):
+            run(SH2, "shipment.created")
+        assert run(SH2, "shipment.created")["orders"][0]["status"] == "commented"
+    assert commerce.orders[7]["status_histories"] == [{"comment": CREATED_COMMENT}]
+
+
+def test_a_created_shipment_naming_no_order_is_read_from_sterling(commerce: FakeCommerce,
+                                                                   sterling: FakeSterling) -> None:
+    exported()
+    sterling.shipments[("SH-2", "DC_EAST")] = SH2
+    result = run({"ShipmentNo": "SH-2", "ShipNode": "DC_EAST"}, "shipment.created")
+    assert [order["status"] for order in result["orders"]] == ["commented"]
+    assert commerce.writes() == [("comment", 7, CREATED_COMMENT)]
+
+
+def test_a_created_shipment_of_an_order_commerce_lacks_is_parked(commerce: FakeCommerce, aws: str) -> None:
+    missing = shipment("SH-9", [{**line(1, "SKU-A", "1.00"), "OrderNo": "000000999"}])
+    assert handler(event(missing, "shipment.created"))["status"] == "parked"
+    assert dlq_reasons(aws) == ["Commerce has no order 000000999"]
+    assert commerce.writes() == []
+
+
 def test_other_events_are_parked(commerce: FakeCommerce, aws: str) -> None:
-    raw = {**event(SH1), "detail-type": "shipment.created"}
-    reason = "not a Sterling shipment event: ibm.sterling shipment.created"
+    raw = {**event(SH1), "detail-type": "shipment.ready_to_ship"}
+    reason = "not a Sterling shipment event: ibm.sterling shipment.ready_to_ship"
     assert handler(raw) == {"status": "parked", "reason": reason}
     assert commerce.calls == []
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import random
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from omsbridge import config, state
+from omsbridge import aws, config, state
+from omsbridge.commerce.client import InputLimitError, InputLimits
 from omsbridge.commerce.models import BulkStatus
 from omsbridge.errors import PermanentError, RetryableError
 from omsbridge.flows import stock_sync
 from omsbridge.sterling.models import PromiseLine
+from sandbox import moto_fixes
 from sandbox.stack import LambdaContext
 from tests.support import dlq_signing_secret
 
@@ -34,7 +38,8 @@ def stamp(value: str) -> str:
 
 class FakeCommerce:
     """Commerce's MSI source-item endpoints as the flow sees them through the client: every call
-    recorded, MSI's validation (unknown SKU / source → 400 naming the item), scripted failures."""
+    recorded, MSI's validation (unknown SKU / source → 400 naming the item), Web API input limits
+    (the client's ``InputLimitError``, the limit kept in ``limits``), scripted failures."""
 
     def __init__(self, skus: set[str], sources: set[str]) -> None:
         self.skus = skus
@@ -44,6 +49,15 @@ class FakeCommerce:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.bulks: dict[str, list[list[dict[str, Any]]]] = {}
         self.bulk_reads = 0
+        self.limits = InputLimits()
+        self.input_limits = InputLimits()
+
+    def _check_length(self, items: list[Any], route: str) -> None:
+        limit = getattr(self.input_limits, route)
+        if limit is not None and len(items) > limit:
+            setattr(self.limits, route, limit)
+            raise InputLimitError(f'Maximum items of type "SourceItemInterface" is {limit}', limit=limit,
+                                  system="commerce", status=400, code="input_limit")
 
     def _problems(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = []
@@ -64,6 +78,7 @@ class FakeCommerce:
         self.calls.append(("POST /V1/inventory/source-items", body))
         if self.failures:
             raise self.failures.pop(0)
+        self._check_length(body["sourceItems"], "sync")
         problems = self._problems(body["sourceItems"])
         if problems:
             raise PermanentError("commerce POST /V1/inventory/source-items answered 400: Validation Failed",
@@ -75,6 +90,8 @@ class FakeCommerce:
     def bulk_upsert_source_items(self, chunks: list[list[dict[str, Any]]]) -> str:
         body = [{"sourceItems": [dict(item) for item in chunk]} for chunk in chunks]
         self.calls.append(("POST /async/bulk/V1/inventory/source-items", body))
+        for entry in body:
+            self._check_length(entry["sourceItems"], "bulk")
         uuid = f"bulk-{len(self.bulks) + 1}"
         self.bulks[uuid] = [entry["sourceItems"] for entry in body]
         return uuid
@@ -128,6 +145,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "t",
                        "AWS_SECRET_ACCESS_KEY": "t"}.items():
         monkeypatch.setenv(key, value)
+    moto_fixes.install()
     with mock_aws():
         boto3.client("dynamodb").create_table(
             TableName="state", BillingMode="PAY_PER_REQUEST",
@@ -367,29 +385,6 @@ def test_a_large_load_goes_through_the_bulk_endpoint(shop: FakeCommerce, monkeyp
         stamp(T1), stamp(T1), None)
 
 
-def test_reconciliation_pushes_only_the_differences(shop: FakeCommerce, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STOCK_SYNC_RECONCILE_NODES", "store_1, store_2")
-    config.reset()
-    for sku, source, qty in [("SKU-1", "store_1", 5), ("SKU-1", "store_2", 1), ("SKU-2", "store_1", 0),
-                             ("SKU-3", "dc_1", 9)]:
-        shop.items[(sku, source)] = {"sku": sku, "source_code": source, "quantity": qty, "status": int(qty > 0)}
-    sterling = FakeSterling({("SKU-1", "store_1"): "5.00", ("SKU-1", "store_2"): "0.00",
-                             ("SKU-2", "store_1"): "6.00"})
-    monkeypatch.setattr(stock_sync.sterling, "client", lambda: sterling)
-    answer = stock_sync.reconcile()
-    assert sterling.calls == [(["SKU-1", "SKU-2"], ["store_1", "store_2"])]
-    assert shop.posted() == [{"sourceItems": [
-        {"sku": "SKU-1", "source_code": "store_2", "quantity": 0, "status": 0},
-        {"sku": "SKU-2", "source_code": "store_1", "quantity": 6, "status": 1}]}]
-    assert answer == {"status": "reconciled", "nodes": ["store_1", "store_2"], "compared": 3, "drift": 2,
-                      "processed": 2, "stale": 0, "duplicate": 0, "rejected": 0, "failed": 0}
-
-
-def test_reconciliation_without_nodes_does_nothing(shop: FakeCommerce) -> None:
-    assert stock_sync.reconcile() == {"status": "skipped", "reason": "STOCK_SYNC_RECONCILE_NODES is empty"}
-    assert shop.calls == []
-
-
 def _handler() -> Any:
     spec = importlib.util.spec_from_file_location("stock_sync_app", ROOT / "functions/stock_sync/app.py")
     assert spec is not None
@@ -420,3 +415,122 @@ def test_watermarks_are_read_in_batches_and_advanced_only_where_unchanged(env: d
     assert behind == {keys[5], keys[220]}
     assert state.read_watermarks(keys) == {
         **{pk: stamp(T2) for pk in keys}, keys[5]: stamp(T3), keys[220]: stamp(T1)}
+
+
+def test_bulk_operations_longer_than_the_async_input_limit_are_cut_to_it(
+    shop: FakeCommerce, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STOCK_SYNC_BULK_THRESHOLD", "2")
+    monkeypatch.setenv("STOCK_SYNC_BULK_POLL_SECONDS", "0.01")
+    config.reset()
+    shop.input_limits = InputLimits(bulk=2)
+    result = stock_sync.sync_batch([record("m1", rtam("SKU-1", T1, store_1="1", store_2="2", dc_1="3"))])
+    items = [{"sku": "SKU-1", "source_code": code, "quantity": qty, "status": 1}
+             for code, qty in (("store_1", 1), ("store_2", 2), ("dc_1", 3))]
+    bulk_posts = [body for call, body in shop.calls if call == "POST /async/bulk/V1/inventory/source-items"]
+    assert bulk_posts == [[{"sourceItems": items}], [{"sourceItems": items[:2]}, {"sourceItems": items[2:]}]]
+    assert result.failed == set()
+    assert shop.limits == InputLimits(bulk=2)
+    assert {key: item["quantity"] for key, item in shop.items.items()} == {
+        ("SKU-1", "store_1"): 1, ("SKU-1", "store_2"): 2, ("SKU-1", "dc_1"): 3}
+
+
+def test_watermarks_cost_one_batched_read_and_one_transaction_per_hundred_rows(shop: FakeCommerce) -> None:
+    shop.skus |= {f"SKU-{n}" for n in range(250)}
+    calls: list[str] = []
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    batch = [record(f"m{n}", rtam(f"SKU-{n}", T1, store_1=str(n))) for n in range(250)]
+    assert stock_sync.sync_batch(batch).summary["processed"] == 250
+    assert sorted(calls) == ["BatchGetItem"] * 3 + ["TransactWriteItems"] * 3
+    calls.clear()
+    # Delivered again: every row is a duplicate, so nothing is written at all.
+    assert stock_sync.sync_batch(batch).summary["duplicate"] == 250
+    assert calls == ["BatchGetItem"] * 3
+    assert len(shop.posted()) == 2
+
+
+class Flaky(FakeCommerce):
+    """Commerce that answers some calls 503 without applying them, and logs every value it applied."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__({"SKU-1", "SKU-2", "SKU-3"}, {"store_1", "store_2"})
+        self.random = random.Random(seed)
+        self.applied: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def upsert_source_items(self, items: list[dict[str, Any]]) -> None:
+        if self.random.random() < 0.3:
+            self.calls.append(("POST /V1/inventory/source-items", {"sourceItems": items}))
+            raise RetryableError("commerce answered 503", system="commerce", status=503)
+        super().upsert_source_items(items)
+        for item in items:
+            self.applied[(item["sku"], item["source_code"])].append(item["quantity"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_under_duplicates_reordering_and_failures_commerce_only_moves_forward(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, seed: int,
+) -> None:
+    """Events numbered in Sterling time order carry their number as the quantity; they arrive
+    duplicated and shuffled, in batches; a third of Commerce's calls fail unapplied, and Commerce
+    refuses the items of a SKU it does not have while it takes the rest of the list. Failed
+    messages come back in a later batch, as SQS redelivers them."""
+    monkeypatch.setenv("STOCK_SYNC_CHUNK_SIZE", "3")
+    config.reset()
+    shop = Flaky(seed)
+    monkeypatch.setattr(stock_sync.commerce, "client", functools.cache(lambda: shop))
+    rng = random.Random(seed)
+    keys = [("SKU-1", "store_1"), ("SKU-1", "store_2"), ("SKU-2", "store_1"), ("SKU-3", "store_2"),
+            ("NOPE", "store_1")]
+    events = []
+    for number in range(1, 61):
+        sku, source = rng.choice(keys)
+        when = f"2026-03-01T10:{number // 60:02d}:{number % 60:02d}Z"
+        events.append(record(f"m{number}", rtam(sku, when, **{source: str(number)})))
+    queue = events + rng.sample(events, 20)
+    rng.shuffle(queue)
+    while queue:
+        batch, queue = queue[:7], queue[7:]
+        result = stock_sync.sync_batch(batch)
+        queue += [message for message in batch if message["messageId"] in result.failed]
+        # The watermark of every item is the stamp of exactly the value Commerce holds.
+        for sku, source in keys:
+            held = shop.items.get((sku, source))
+            number = int(held["quantity"]) if held else None
+            expected = None if number is None else stamp(f"2026-03-01T10:{number // 60:02d}:{number % 60:02d}Z")
+            assert mark(sku, source) == expected
+    newest = {}
+    for message in events:
+        detail = json.loads(message["body"])["detail"]
+        change = detail["data"]["AvailabilityChanges"]["AvailabilityChange"][0]
+        newest[(detail["data"]["ItemID"], change["Node"])] = int(change["OnhandAvailableQuantity"])
+    assert ("NOPE", "store_1") in newest
+    del newest[("NOPE", "store_1")]
+    assert {key: item["quantity"] for key, item in shop.items.items()} == newest
+    assert {record["event"]["detail"]["data"]["ItemID"] for record in parked(env)} == {"NOPE"}
+    # Never a stale value: what each item was given only ever grew (a repeat is a retried message).
+    assert all(values == sorted(values) for values in shop.applied.values())
+    assert any(call for call in shop.calls if call[0].startswith("POST")), "the run must have reached Commerce"
+
+
+def test_the_sandboxs_moto_keeps_a_cancelled_transaction_all_or_nothing(env: dict[str, str]) -> None:
+    """sandbox/moto_fixes.py restores only the items a transaction touched: still nothing of a
+    cancelled transaction stays, Puts and Updates alike."""
+    client = boto3.client("dynamodb")
+
+    def item(pk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": "watermark"}}
+
+    client.put_item(TableName="state", Item={**item("a"), "stamp": {"S": "1"}})
+    client.put_item(TableName="state", Item={**item("b"), "stamp": {"S": "2"}})
+    with pytest.raises(client.exceptions.TransactionCanceledException) as caught:
+        client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "state", "Key": item("a"), "UpdateExpression": "SET stamp = :new",
+                        "ExpressionAttributeValues": {":new": {"S": "9"}}}},
+            {"Put": {"TableName": "state", "Item": {**item("c"), "stamp": {"S": "9"}}}},
+            {"Put": {"TableName": "state", "Item": {**item("b"), "stamp": {"S": "9"}},
+                     "ConditionExpression": "stamp = :seen", "ExpressionAttributeValues": {":seen": {"S": "1"}}}},
+        ])
+    assert [reason["Code"] for reason in caught.value.response["CancellationReasons"]] == [
+        "None", "None", "ConditionalCheckFailed"]
+    assert state.read_watermarks(["a", "b", "c"]) == {"a": "1", "b": "2"}

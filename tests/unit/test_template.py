@@ -29,7 +29,7 @@ from omsbridge.observability import NAMESPACE
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class CfnLoader(yaml.SafeLoader):
+class CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when there: ten times quicker
     """Reads CloudFormation short forms (``!Ref X``, ``!GetAtt A.B``, ``!Sub ...``) as their long forms."""
 
 
@@ -157,6 +157,8 @@ READS = {
     "DistributionCenterFunction": {"sterling", "partners"},
     "ReturnsFunction": {"commerce", "sterling"},
     "InfoFunction": {"ingress", "commerce", "sterling"},
+    # Authenticated by its partner event source (AWS), it calls nothing outside.
+    "PartnerEventsFunction": set(),
 }
 
 
@@ -179,7 +181,7 @@ def test_every_function_may_read_its_own_secrets_and_nothing_wider(name: str) ->
     readable = [policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"] for policy in function["Policies"]
                 if "AWSSecretsManagerGetSecretValuePolicy" in policy]
     assert not any(set(policy) & {"Statement", "SecretsManagerReadWrite"} for policy in function["Policies"])
-    assert set(variables["SECRET_NAMES"].split(",")) == READS[name]
+    assert {concern for concern in variables["SECRET_NAMES"].split(",") if concern} == READS[name]
     signs_dlq_records = "DLQ_URL" in variables
     expected = [secret_arn(c) for c in READS[name]] + ([ref("DlqSigningKey")] if signs_dlq_records else [])
     assert sorted(map(json.dumps, readable)) == sorted(map(json.dumps, expected))
@@ -298,6 +300,8 @@ def test_ingress_serves_exactly_the_inbound_routes_and_may_publish() -> None:
         ("POST", "/events/iv"),
         ("GET", "/events/commerce"),
         ("POST", "/events/commerce"),
+        ("GET", "/events/adobe-io"),
+        ("POST", "/events/adobe-io"),
     }
     assert {"EventBridgePutEventsPolicy": {"EventBusName": ref("EventBus")}} in ingress["Policies"]
     assert "EventInvokeConfig" not in ingress
@@ -462,12 +466,12 @@ def _event_sources(resources: dict[str, Any], queue: str) -> list[set[str]]:
 
 
 def _rules_dead_lettering_to(resources: dict[str, Any], queue: str) -> set[str]:
-    """The rules whose DeadLetterConfig is ``queue``: a function's rule and schedule events (SAM names
-    the rule <function><event>) and the template's own AWS::Events::Rule targets."""
+    """The rules whose DeadLetterConfig is ``queue``: a function's or state machine's rule and schedule
+    events (SAM names the rule <resource><event>) and the template's own AWS::Events::Rule targets."""
     rules = set()
     for name, res in resources.items():
         properties = res.get("Properties") or {}
-        if res["Type"] == "AWS::Serverless::Function":
+        if res["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
             for event_name, event in (properties.get("Events") or {}).items():
                 if event["Type"] in PUSHED_EVENTS and event["Properties"].get("DeadLetterConfig", {}).get(
                         "Arn") == arn(queue):
@@ -493,6 +497,47 @@ def _alarms_on(resource: dict[str, Any], queue: str) -> bool:
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_asynchronous_function_has_its_dead_letter_wiring(name: str) -> None:
     assert dlq_problems(TEMPLATE, name) == []
+
+
+def test_the_partner_bus_option_routes_adobe_s_form_to_its_function_and_dead_letters_the_rest() -> None:
+    # Adobe's partner sources (its "Amazon EventBridge Integration" guide): aws.partner/developer.adobe.com...
+    parameter = PARAMETERS["AdobePartnerEventBusName"]
+    assert parameter["Default"] == ""
+    for name, allowed in [("", True), ("aws.partner/developer.adobe.com/8dc56ec7-dae2-43cf", True),
+                          ("aws.partner/developer.adobe.com.test/8dc56ec7", True), ("oms-bridge", False),
+                          ("aws.partner/example.com/x", False)]:
+        assert bool(re.fullmatch(parameter["AllowedPattern"], name)) is allowed, name
+    assert TEMPLATE["Conditions"]["HasAdobePartnerBus"] == {"Fn::Not": [{"Fn::Equals": [
+        ref("AdobePartnerEventBusName"), ""]}]}
+    rule = RESOURCES["AdobePartnerEventsRule"]
+    assert rule["Condition"] == "HasAdobePartnerBus"
+    assert rule["Properties"]["EventBusName"] == ref("AdobePartnerEventBusName")
+    assert rule["Properties"]["EventPattern"] == {"source": [ref("AdobePartnerEventBusName")],
+                                                  "detail-type": [{"wildcard": "*:*"}]}
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == arn("PartnerEventsFunction")
+    assert target["DeadLetterConfig"] == {"Arn": arn("PartnerEventsDeadLetterQueue")}
+    assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(target["RetryPolicy"])
+    permission = RESOURCES["AdobePartnerEventsPermission"]
+    assert permission["Condition"] == "HasAdobePartnerBus"
+    assert permission["Properties"] == {"FunctionName": ref("PartnerEventsFunction"), "Action": "lambda:InvokeFunction",
+                                        "Principal": "events.amazonaws.com", "SourceArn": arn("AdobePartnerEventsRule")}
+    function = props(TEMPLATE, "PartnerEventsFunction")
+    assert function["Environment"]["Variables"]["ADOBE_PARTNER_SOURCE"] == ref("AdobePartnerEventBusName")
+    assert function["Environment"]["Variables"]["DLQ_URL"] == ref("PartnerEventsDeadLetterQueue")
+    assert function["EventInvokeConfig"] == {"MaximumRetryAttempts": 2, "DestinationConfig": {
+        "OnFailure": {"Type": "SQS", "Destination": arn("PartnerEventsDeadLetterQueue")}}}
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": ref("EventBus")}} in function["Policies"]
+    queue = props(TEMPLATE, "PartnerEventsDeadLetterQueue")
+    assert (queue["MessageRetentionPeriod"], queue["SqsManagedSseEnabled"]) == (FOURTEEN_DAYS, True)
+    policy = props(TEMPLATE, "PartnerEventsDeadLetterQueuePolicy")["PolicyDocument"]
+    rule_statement, role_statement = policy["Statement"]
+    condition, allowed, absent = rule_statement["Fn::If"]
+    assert (condition, absent) == ("HasAdobePartnerBus", ref("AWS::NoValue"))
+    assert allowed["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allowed["Condition"] == {"ArnEquals": {"aws:SourceArn": [arn("AdobePartnerEventsRule")]}}
+    assert role_statement["Principal"] == {"AWS": arn("PartnerEventsFunctionRole")}
+    assert any(_alarms_on(res, "PartnerEventsDeadLetterQueue") for res in RESOURCES.values())
 
 
 def _wired() -> dict[str, Any]:

@@ -71,6 +71,8 @@ class Settings(BaseModel):
     iv_base_url: str = ""
     # Empty: every I/O Events delivery is refused (Adobe signs every registration with the same keys).
     io_events_client_id: str = ""
+    # The partner event source (= partner bus name) Adobe I/O Events delivers to straight, if any.
+    adobe_partner_source: str = ""
     mapping_overrides: str = ""
     http_connect_timeout: float = 3.0
     http_read_timeout: float = 10.0
@@ -86,12 +88,15 @@ class Settings(BaseModel):
     shipment_shipped_min_status: str = "1400"
     shipment_notify: bool = True
     invoice_on_shipment: bool = False
-    stock_sync_chunk_size: int = 200
+    stock_sync_chunk_size: int = 1000
     stock_sync_bulk_threshold: int = 5000
     stock_sync_bulk_poll_seconds: float = 2.0
     stock_sync_bulk_max_wait_seconds: float = 60.0
+    # Full reconciliation (StockReconcileStateMachine): Sterling nodes compared, Sterling items per
+    # page (one Map item each), pages reconciled at once.
     stock_sync_reconcile_nodes: str = ""
-    stock_sync_reconcile_page_size: int = 100
+    stock_sync_reconcile_page_size: int = 1000
+    stock_sync_reconcile_concurrency: int = 4
     # The Commerce source that RTAM's network-level rows (availability across nodes) update; empty:
     # those rows are skipped, counted and logged.
     stock_network_source: str = ""

@@ -25,7 +25,7 @@ MAX_DEPTH = 32
 # A JSON number longer than this is no quantity, amount or id either system writes.
 MAX_NUMBER_CHARS = 40
 # Adobe I/O Events delivers up to 20 events, 2 MB, in one batch POST.
-ROUTE_LIMITS = {"POST /events/commerce": "io_events_max_body_bytes"}
+ROUTE_LIMITS = dict.fromkeys(("POST /events/commerce", "POST /events/adobe-io"), "io_events_max_body_bytes")
 
 
 class Refusal(Exception):

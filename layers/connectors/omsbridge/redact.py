@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 CARD_NUMBER_FIELDS = frozenset({
-    "ccnumber", "ccnumberenc", "cardnumber", "creditcardnumber", "creditcardno", "ccssissue", "pan",
+    "ccnumber", "ccnumberenc", "ccno", "cardnumber", "cardno", "creditcardnumber", "creditcardno", "ccssissue", "pan",
 })
 CARD_SECRET_FIELDS = frozenset({
     "cccid", "cccidenc", "cvv", "cvv2", "cvc", "cvc2", "cccvv", "cvn", "securitycode", "cardsecuritycode",

@@ -9,12 +9,15 @@ Items are keyed ``pk`` / ``sk``:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from omsbridge import aws, config
+from omsbridge.errors import RetryableError
 
 
 class OrderLineRef(BaseModel):
@@ -101,69 +104,88 @@ def read_watermark(pk: str, sk: str = "watermark") -> str | None:
 
 
 BATCH_GET_LIMIT = 100
+TRANSACTION_LIMIT = 100
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
 
 
 def read_watermarks(pks: Iterable[str], sk: str = "watermark", *, attempts: int = 5) -> dict[str, str]:
-    """The stamps recorded for many ``pks`` at once (BatchGetItem, consistent); absent ones are left
-    out. Keys DynamoDB leaves unprocessed (throttling) are asked again with a short backoff."""
-    import time
-
-    from omsbridge.errors import RetryableError
-
-    table = _table()
-    keys = [{"pk": pk, "sk": sk} for pk in dict.fromkeys(pks)]
+    """The stamps recorded for many ``pks`` at once (BatchGetItem, consistent, pages of 100); absent
+    ones are left out. Keys DynamoDB leaves unprocessed (throttling) are asked again with a short
+    backoff."""
+    client = aws.client("dynamodb")
+    table = config.settings().state_table
+    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk in dict.fromkeys(pks)]
     found: dict[str, str] = {}
     for start in range(0, len(keys), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {table.name: {
+        request: dict[str, Any] = {table: {
             "Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True,
             "ProjectionExpression": "#pk, #stamp", "ExpressionAttributeNames": {"#pk": "pk", "#stamp": "stamp"},
         }}
         for attempt in range(attempts):
-            answer = table.meta.client.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(table.name, []):
-                found[str(item["pk"])] = str(item["stamp"])
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                found[item["pk"]["S"]] = item["stamp"]["S"]
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(0.05 * 2**attempt)
+            _backoff(attempt)
         else:
             raise RetryableError("DynamoDB left watermark reads unprocessed", system="dynamodb")
     return found
 
 
 def advance_watermarks(stamps: Mapping[str, str], seen: Mapping[str, str], sk: str = "watermark", *,
-                       workers: int = 8) -> set[str]:
+                       attempts: int = 5) -> set[str]:
     """Move many watermarks forward after reading them with :func:`read_watermarks`: ``stamps``
     are the new ones, ``seen`` what the read found (a key absent from it had none).
 
     Each write is conditional on the watermark being still what was seen, so any write another
-    invocation made in between is noticed, newer or older. DynamoDB has no batched conditional
-    write short of a transaction (which fails as a whole), so the writes go one by one, several in
-    flight at once. Returns the keys that changed since they were read and were left alone.
+    invocation made in between is noticed, newer or older. The writes go in transactions of up to
+    100 (TransactWriteItems), one after another: one call per hundred keys. A transaction is
+    cancelled whole when one condition fails; DynamoDB says which (``CancellationReasons``), so
+    those keys are left out and the rest written again. Returns the keys that changed since they
+    were read and were left alone.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from botocore.exceptions import ClientError
 
-    # The low-level client, unlike a resource Table, is safe to share between threads.
     client = aws.client("dynamodb")
     table = config.settings().state_table
 
-    def advance(pk: str) -> str | None:
+    def put(pk: str) -> dict[str, Any]:
         condition: dict[str, Any] = (
             {"ConditionExpression": "stamp = :seen", "ExpressionAttributeValues": {":seen": {"S": seen[pk]}}}
             if pk in seen else {"ConditionExpression": "attribute_not_exists(stamp)"}
         )
-        try:
-            client.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}, "stamp": {"S": stamps[pk]}},
-                            **condition)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return pk
-            raise
-        return None
+        return {"Put": {"TableName": table, "Item": {"pk": {"S": pk}, "sk": {"S": sk}, "stamp": {"S": stamps[pk]}},
+                        **condition}}
 
-    if len(stamps) <= 1 or workers <= 1:
-        return {pk for pk in map(advance, stamps) if pk is not None}
-    with ThreadPoolExecutor(max_workers=min(workers, len(stamps))) as pool:
-        return {pk for pk in pool.map(advance, stamps) if pk is not None}
+    def write(part: Sequence[str]) -> set[str]:
+        behind: set[str] = set()
+        pending = list(part)
+        for attempt in range(attempts):
+            if not pending:
+                return behind
+            try:
+                client.transact_write_items(TransactItems=[put(pk) for pk in pending])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                moved = {pk for pk, reason in zip(pending, reasons, strict=False)
+                         if reason.get("Code") == "ConditionalCheckFailed"}
+                behind |= moved
+                pending = [pk for pk in pending if pk not in moved]
+                if not moved:  # a conflicting transaction or throttling: nothing was wrong with ours
+                    _backoff(attempt)
+                continue
+            return behind
+        if pending:
+            raise RetryableError("DynamoDB kept cancelling the watermark transaction", system="dynamodb")
+        return behind
+
+    keys = list(stamps)
+    parts = [keys[start:start + TRANSACTION_LIMIT] for start in range(0, len(keys), TRANSACTION_LIMIT)]
+    return {pk for part in parts for pk in write(part)}

@@ -9,6 +9,7 @@ collections do.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,8 +139,20 @@ def _like(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + "$", re.IGNORECASE | re.DOTALL)
 
 
+@functools.lru_cache(maxsize=256)
+def _listed(values: str) -> tuple[frozenset[Decimal], frozenset[str]]:
+    """An ``in`` list as ``_compare`` sees its members: the numbers, and every member as text."""
+    items = [item.strip() for item in values.split(",")]
+    numbers = frozenset(number for number in map(_number, items) if number is not None)
+    return numbers, frozenset(item.lower() for item in items)
+
+
 def _in(left: Any, values: str) -> bool:
-    return any(_compare(left, item.strip()) == 0 for item in values.split(","))
+    # Equal under _compare: as numbers when both are numbers, else as text (a member equal to a
+    # number as text is a number too). Sets, so a long list costs no more than a short one.
+    numbers, texts = _listed(values)
+    number = _number(left)
+    return number in numbers if number is not None else str(left).lower() in texts
 
 
 _TESTS: dict[str, Callable[[Any, str], bool]] = {

@@ -12,6 +12,8 @@ Every order change made through REST raises a ``sales_order_save_commit_after`` 
 
 Async bulk operations stay open (status 4) until the consumer runs: right after a status read
 that reported them open, before any other request is served, or on ``run_consumers()``.
+
+Web API input limits (``InputLimits``) are off unless the seed's ``config`` turns them on.
 """
 
 from __future__ import annotations
@@ -37,6 +39,42 @@ EVENT_PREFIX = "com.adobe.commerce."
 ORDER_SAVED = f"{EVENT_PREFIX}observer.sales_order_save_commit_after"
 IMS_TOKEN_PATH = "/ims/token/v3"  # noqa: S105 (a URL path)
 BULK_SOURCE_ITEMS_TOPIC = "async.magento.inventoryapi.api.sourceitemssaveinterface.execute.post"
+SOURCE_ITEM_TYPE = "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface"
+_PAGE_SIZE_PARAMS = ("searchCriteria[pageSize]", "searchCriteria[page_size]")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputLimits:
+    """Commerce's Web API input limits (Stores > Configuration > Services > Web API Input Limits).
+
+    Adobe, "API security > Input limiting" (https://developer.adobe.com/commerce/webapi/get-started/api-security/):
+    off by default; when enabled, at most 20 entities in a list of a synchronous request, 5,000 in
+    one of an asynchronous request, 300 items per page. Enabled by default on 2.4.3 / 2.3.7-p1
+    (Adobe KB "Web API unable to process requests with more than 20 items in array"). A longer list
+    is refused whole by ``Magento\\Framework\\Webapi\\Validator\\EntityArrayValidator`` (magento/magento2,
+    lib/internal/Magento/Framework/Webapi/Validator/EntityArrayValidator.php): an
+    InvalidArgumentException, which the Web API answers as 400 ``{message, parameters}``; a larger page
+    by ``SearchCriteriaValidator`` the same way. Each operation of an async bulk request is one list.
+    """
+
+    sync: int = 20
+    bulk: int = 5000
+    page_size: int = 300
+
+    @classmethod
+    def from_seed(cls, config: dict[str, Any]) -> InputLimits | None:
+        """Seed ``config``: ``input_list_limit`` turns the limits on; ``async_input_list_limit`` and
+        ``max_page_size`` change the other two."""
+        if "input_list_limit" not in config:
+            return None
+        return cls(sync=int(config["input_list_limit"]),
+                   bulk=int(config.get("async_input_list_limit", cls.bulk)),
+                   page_size=int(config.get("max_page_size", cls.page_size)))
+
+
+def list_too_long(limit: int) -> HttpError:
+    return error(400, 'Maximum items of type "%type" is %max', {"type": SOURCE_ITEM_TYPE, "max": limit})
+
 
 _PATH = re.compile(
     r"^(?:/rest/[^/]+(?P<paas>/async(?:/bulk)?)?|/[^/]+)?/V1(?P<accs>/async(?:/bulk)?)?(?P<rest>/.*)?$")
@@ -133,6 +171,7 @@ class CommerceSim(Simulator):
         self.sources: dict[str, dict[str, Any]] = {}
         self.source_items: dict[tuple[str, str], dict[str, Any]] = {}
         self.bulks: dict[str, dict[str, Any]] = {}
+        self.input_limits: InputLimits | None = None
         self._ids: dict[str, int] = {}
         self._outbox: list[dict[str, Any]] = []
 
@@ -191,6 +230,7 @@ class CommerceSim(Simulator):
             request.params = match.groupdict()
             try:
                 self.authenticate(request)
+                self._check_page_size(request)
                 with self.lock:
                     if route.handler != self._bulk_status:
                         self._run_consumers()
@@ -241,6 +281,21 @@ class CommerceSim(Simulator):
         url = f"http://{request.headers.get('host', '')}{request.path}"
         return self.oauth.verify(request.method, url, request.raw_query, header)
 
+    def _check_page_size(self, request: Request) -> None:
+        if self.input_limits is None or request.method != "GET":
+            return
+        for name in _PAGE_SIZE_PARAMS:
+            value = request.arg(name)
+            if value is not None and value.strip().isdigit() and int(value) > self.input_limits.page_size:
+                raise error(400, "Maximum SearchCriteria pageSize is %max", {"max": self.input_limits.page_size})
+
+    def _check_list(self, items: list[Any], *, bulk: bool = False) -> None:
+        if self.input_limits is None:
+            return
+        limit = self.input_limits.bulk if bulk else self.input_limits.sync
+        if len(items) > limit:
+            raise list_too_long(limit)
+
     def _body(self, request: Request) -> dict[str, Any]:
         try:
             body = request.json()
@@ -263,8 +318,10 @@ class CommerceSim(Simulator):
 
     def load_seed(self, seed: dict[str, Any]) -> None:
         """ARCHITECTURE §7 keys: ``products``, ``orders`` (REST form), ``sources``, ``source_items``;
-        also ``websites`` and ``store_views`` (sandbox/sim/commerce/stores.py) and ``event_fields``."""
+        also ``websites`` and ``store_views`` (sandbox/sim/commerce/stores.py), ``event_fields`` and
+        ``config`` (store configuration: the Web API input limits of ``InputLimits.from_seed``)."""
         with self.lock:
+            self.input_limits = InputLimits.from_seed(seed.get("config") or {})
             self.stores.load_seed(seed)
             self.event_fields.update({name: list(fields) for name, fields in seed.get("event_fields", {}).items()})
             for product in seed.get("products", []):
@@ -675,6 +732,7 @@ class CommerceSim(Simulator):
         items = self._body(request).get("sourceItems")
         if not isinstance(items, list):
             raise search.required_field("sourceItems")
+        self._check_list(items)
         problems = self._source_item_errors(items)
         if problems:
             raise HttpError(400, {"message": "Validation Failed", "errors": problems})
@@ -685,6 +743,7 @@ class CommerceSim(Simulator):
         items = self._body(request).get("sourceItems")
         if not isinstance(items, list):
             raise search.required_field("sourceItems")
+        self._check_list(items)
         for item in items:
             if isinstance(item, dict):
                 self.source_items.pop((str(item.get("sku")), str(item.get("source_code"))), None)
@@ -697,6 +756,10 @@ class CommerceSim(Simulator):
             bodies = None
         if not isinstance(bodies, list):
             raise error(400, "Decoding error: %1", ["an async bulk request body is an array of request bodies"])
+        # Every operation's input is resolved before any is queued: one list too long refuses them all.
+        for entry in bodies:
+            if isinstance(entry, dict) and isinstance(entry.get("sourceItems"), list):
+                self._check_list(entry["sourceItems"], bulk=True)
         bulk_uuid = str(uuid.uuid4())
         accepted, operations = [], []
         for index, entry in enumerate(bodies):

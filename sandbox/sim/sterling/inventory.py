@@ -10,6 +10,7 @@ total across nodes. ``full_sync`` publishes every row whatever its level.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -244,6 +245,22 @@ class Inventory:
              "AvailabilityChanges": {"AvailabilityChange": rows_of_item}}
             for item, rows_of_item in by_item.items()
         ]
+
+    def item_list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """getItemList over the items stocked here, in ItemID order (binary, as Sterling's
+        databases sort), with the list-API conventions getOrderList also follows: ``ItemID`` with
+        ``ItemIDQryType`` (EQ, GT, GE, FLIKE), ``MaximumRecords``."""
+        item_id = text(body.get("ItemID"))
+        kind = text(body.get("ItemIDQryType") or "EQ").upper()
+        tests: dict[str, Callable[[str], bool]] = {
+            "EQ": lambda item: item == item_id, "GT": lambda item: item > item_id,
+            "GE": lambda item: item >= item_id, "FLIKE": lambda item: item.startswith(item_id)}
+        if kind not in tests:
+            raise sterling_error(INVALID_INPUT, "Invalid ItemIDQryType", {"ItemIDQryType": kind})
+        limit = int(decimal(body.get("MaximumRecords") or "5000", "MaximumRecords", "Item"))
+        found = [item for item in sorted(self.units) if not item_id or tests[kind](item)][:limit]
+        return {"Item": [{"ItemID": item, "UnitOfMeasure": self.units[item],
+                          "OrganizationCode": self.organization_code} for item in found]}
 
     # -- availability and promising ---------------------------------------------------------------
 

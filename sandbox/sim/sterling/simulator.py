@@ -163,6 +163,7 @@ class SterlingSim(Simulator):
             "getShipmentList": self._shipment_list,
             "adjustInventory": self.inventory.adjust,
             "getAvailableInventory": self.inventory.available_inventory,
+            "getItemList": self.inventory.item_list,
             "findInventory": self.inventory.find_inventory,
             "getSurroundingNodeList": self.inventory.surrounding_nodes,
             "getShipNodeList": self.inventory.ship_node_list,

@@ -3,6 +3,11 @@
 Paths given to ``get``/``post``/``put``/``delete`` are relative to ``V1`` (``/orders/5/comments``).
 Commerce's error body ``{"message": "... %1 ...", "parameters": [...]}`` is rendered into the
 raised error's reason; the status and the body stay on the error for the DLQ record.
+
+A store may cap every list in a request and every page of a search (Web API input limits, off by
+default, 20 / 5,000 / 300 when on). The client learns each cap from Commerce's refusal and keeps it
+for the container's life (``limits``): searches shrink their pages by themselves; a source-item
+save refused for its length raises ``InputLimitError`` so the caller can split it.
 """
 
 from __future__ import annotations
@@ -98,6 +103,39 @@ def error_message(body: Any) -> str:
     return "no error message"
 
 
+# Magento\Framework\Webapi\Validator\EntityArrayValidator and SearchCriteriaValidator refuse with these.
+LIST_LIMIT_MESSAGE = 'Maximum items of type "%type" is %max'
+PAGE_LIMIT_MESSAGE = "Maximum SearchCriteria pageSize is %max"
+
+
+@dataclass
+class InputLimits:
+    """The Web API input limits this container has met (None: none met so far)."""
+
+    sync: int | None = None
+    bulk: int | None = None
+    page_size: int | None = None
+
+
+class InputLimitError(PermanentError):
+    """Commerce refused a list longer than its input limit, ``limit``: nothing of it was applied."""
+
+    def __init__(self, reason: str, *, limit: int, **details: Any) -> None:
+        super().__init__(reason, **details)
+        self.limit = limit
+
+
+def refused_limit(body: Any, message: str) -> int | None:
+    """The limit a Commerce 400 body states, when it is the refusal ``message``."""
+    if not isinstance(body, Mapping) or body.get("message") != message:
+        return None
+    parameters = body.get("parameters")
+    limit = parameters.get("max") if isinstance(parameters, Mapping) else None
+    if isinstance(limit, bool) or not isinstance(limit, int | str) or not str(limit).isdigit() or int(limit) < 1:
+        return None
+    return int(limit)
+
+
 def _segment(value: object) -> str:
     return quote(str(value), safe="")
 
@@ -126,6 +164,7 @@ class CommerceClient:
         on_retry: Callable[[int, str], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.limits = InputLimits()
         self.policy = policy or RetryPolicy()
         self._on_retry = on_retry
         self._children: dict[str, tuple[float, list[dict[str, Any]]]] = {}
@@ -192,12 +231,22 @@ class CommerceClient:
 
     def search(self, path: str, filters: Iterable[FilterGroup] = (), *, page_size: int = PAGE_SIZE,
                sort: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
-        """Every item matching ``filters``, page by page."""
+        """Every item matching ``filters``, page by page (no larger than the store allows)."""
         groups = list(filters)
         items: list[dict[str, Any]] = []
         page = 1
         while True:
-            answer = self.get(path, search_criteria(groups, page_size=page_size, current_page=page, sort=sort))
+            page_size = min(page_size, self.limits.page_size or page_size)
+            try:
+                answer = self.get(path, search_criteria(groups, page_size=page_size, current_page=page, sort=sort))
+            except PermanentError as exc:
+                limit = refused_limit(exc.body, PAGE_LIMIT_MESSAGE) if exc.status == 400 else None
+                if limit is None or limit >= page_size:
+                    raise
+                # Pages of another size are other slices: start over with the size the store allows.
+                self.limits.page_size = limit
+                items, page = [], 1
+                continue
             batch = answer.get("items") or []
             items.extend(batch)
             total = int(answer.get("total_count") or 0)
@@ -337,20 +386,40 @@ class CommerceClient:
     # -- MSI ------------------------------------------------------------------------------------
 
     def upsert_source_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Raises ``InputLimitError`` (and remembers ``limits.sync``) when the list is too long."""
         # Absolute quantities: sending the same items twice leaves the same state.
-        self.post("/inventory/source-items", {"sourceItems": [dict(item) for item in items]}, idempotent=True)
+        try:
+            self.post("/inventory/source-items", {"sourceItems": [dict(item) for item in items]}, idempotent=True)
+        except PermanentError as exc:
+            self._learn(exc, "sync")
+            raise
 
     def bulk_upsert_source_items(self, chunks: Sequence[Sequence[Mapping[str, Any]]]) -> str:
-        """Queue one operation per chunk; returns the bulk uuid to poll with ``bulk_status``."""
+        """Queue one operation per chunk; returns the bulk uuid to poll with ``bulk_status``.
+        Raises ``InputLimitError`` (and remembers ``limits.bulk``) when a chunk is too long."""
         body = [{"sourceItems": [dict(item) for item in chunk]} for chunk in chunks]
         url = f"{self.endpoint.bulk}/inventory/source-items"
-        accepted = BulkAccepted.model_validate(self._call("POST", url, body=body, idempotent=False))
+        try:
+            answer = self._call("POST", url, body=body, idempotent=False)
+        except PermanentError as exc:
+            self._learn(exc, "bulk")
+            raise
+        accepted = BulkAccepted.model_validate(answer)
         rejected = [item for item in accepted.request_items if item.status != "accepted"]
         if accepted.errors or rejected:
             detail = "; ".join(f"#{item.id}: {item.error_message or item.status}" for item in rejected)
             raise PermanentError(f"commerce rejected bulk {accepted.bulk_uuid} operations: {detail}",
                                  system=SYSTEM, body=accepted.model_dump(), code="bulk_rejected")
         return accepted.bulk_uuid
+
+    def _learn(self, exc: PermanentError, route: str) -> None:
+        """A refusal for the list's length: remember the limit, raise ``InputLimitError``."""
+        limit = refused_limit(exc.body, LIST_LIMIT_MESSAGE) if exc.status == 400 else None
+        if limit is None:
+            return
+        setattr(self.limits, route, limit)
+        raise InputLimitError(exc.reason, limit=limit, system=SYSTEM, status=exc.status, body=exc.body,
+                              code="input_limit") from exc
 
     def bulk_status(self, bulk_uuid: str) -> BulkStatus:
         return BulkStatus.model_validate(self.get(f"/bulk/{_segment(bulk_uuid)}/status"))

@@ -14,6 +14,10 @@
 4. With ``INVOICE_ON_SHIPMENT``, an order this shipment completes that was only authorised gets a
    capturing invoice (scope ``capture``, same key; Commerce's own state is read first).
 
+``shipment.created``: a status-history comment on each Commerce order the shipment has lines of,
+naming the shipment, its node and its lines (as IBM's connector comments "shipment created"),
+exactly once per ``ShipNode/ShipmentNo/OrderNo`` (scope ``shipment_created``).
+
 BOPIS (``shipment.ready_for_pickup``, or a shipped shipment whose lines are for pickup):
 ``POST /V1/order/notify-orders-are-ready-for-pickup``, exactly once per order (scope ``pickup``).
 Commerce ships the order from the pickup location itself, so a later "shipped" (picked up) event
@@ -40,7 +44,8 @@ if TYPE_CHECKING:
 
 SHIPPED = "shipment.shipped"
 READY_FOR_PICKUP = "shipment.ready_for_pickup"
-HANDLED = frozenset({SHIPPED, READY_FOR_PICKUP})
+CREATED = "shipment.created"
+HANDLED = frozenset({SHIPPED, READY_FOR_PICKUP, CREATED})
 CANCELLED = "9000"
 
 
@@ -63,6 +68,11 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
     detail = SterlingEvent.model_validate(event.detail)
     shipment = Shipment.model_validate(detail.data)
     correlate(shipment.shipment_no.strip() or ",".join(shipment.order_nos) or detail.id)
+    if event.detail_type == CREATED:
+        if not (shipment.order_nos and shipment.shipment_no.strip() and shipment.ship_node.strip()):
+            shipment = _details(shipment)
+        return {"shipment": shipment.shipment_no.strip(),
+                "orders": [_created(shipment, no) for no in shipment.order_nos]}
     pickup = event.detail_type == READY_FOR_PICKUP or mapping.is_pickup(shipment)
     if not shipment.order_nos or not (pickup or mapping.has_details(shipment)):
         shipment = _details(shipment)
@@ -194,6 +204,35 @@ def _capture(shipment: Shipment, order_no: str, entity_id: int) -> dict[str, Any
         invoice_id = None  # Commerce made the invoice but its id was lost with the answer
     logger.info("captured on shipment", extra={"order_no": order_no, "invoice_id": invoice_id})
     return {"captured": True, "invoice_id": invoice_id}
+
+
+# -- created -----------------------------------------------------------------------------------
+
+
+def _created(shipment: Shipment, order_no: str) -> dict[str, Any]:
+    key = f"{mapping.shipment_key(shipment)}/{order_no}"
+    result, ran = idempotency.once("shipment_created", key, lambda: _comment_created(shipment, order_no))
+    count(Outcome.PROCESSED if ran else Outcome.DUPLICATE)
+    logger.info("shipment created, commented" if ran else "shipment creation already commented",
+                extra={"order_no": order_no, **result})
+    return {"order_no": order_no, "status": "commented" if ran else "duplicate", **result}
+
+
+def _comment_created(shipment: Shipment, order_no: str) -> dict[str, Any]:
+    client = _commerce()
+    entity_id = _entity_id(client, state.get_order(order_no), order_no)
+    text = mapping.created_comment(shipment, order_no)
+    try:
+        added = client.add_order_comment(entity_id, text)
+    except AmbiguousCallError:
+        histories = client.get_order(entity_id).get("status_histories") or []
+        if not any(entry.get("comment") == text for entry in histories):
+            raise
+        added = True
+    if not added:
+        raise PermanentError(f"Commerce did not add the shipment-created comment to order {order_no}",
+                             system="commerce", code="comment_refused")
+    return {"entity_id": entity_id, "comment": text}
 
 
 # -- BOPIS -------------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ One SQS batch is handled as a whole, so Commerce gets few large calls instead of
 3. the rows' watermarks are read in one go (BatchGetItem) and rows not newer are dropped as stale
    or duplicate;
 4. the rest go to ``POST /V1/inventory/source-items`` in chunks (the async bulk endpoint when the
-   load is very large); an item Commerce rejects is taken out and the rest sent again;
+   load is very large); an item Commerce rejects is taken out and the rest sent again; a list
+   longer than the store's Web API input limit is split to the limit Commerce names, and the
+   container remembers it;
 5. only rows Commerce accepted advance their watermark, so a message retried after a failure is
    never mistaken for stale; each write is conditional on the watermark being unchanged since
-   step 3, and a row whose watermark another invocation moved meanwhile is repaired from Sterling.
+   step 3 (transactions of 100), and a row whose watermark another invocation moved meanwhile is
+   repaired from Sterling.
 
 The result names the messages to retry (their rows failed transiently); messages whose items were
-rejected are parked in the DLQ with the reason and not retried. A scheduled run (``reconcile``)
-compares Commerce with Sterling availability for the configured nodes and pushes the differences.
+rejected are parked in the DLQ with the reason and not retried. The full reconciliation
+(``omsbridge.flows.stock_reconcile``) writes through the same guard.
 """
 
 from __future__ import annotations
@@ -25,24 +28,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pydantic
 
 from omsbridge import commerce, config, dlq, enterprises, state, sterling, timeutil
+from omsbridge.commerce.client import InputLimitError
 from omsbridge.commerce.models import OperationStatus
 from omsbridge.errors import IntegrationError, PermanentError, RetryableError, ValidationError
 from omsbridge.events import EventBridgeEvent, SterlingEvent, now_iso
 from omsbridge.mapping import ids
 from omsbridge.mapping.stock import (
     Key,
-    SourceItem,
     StockRow,
     chunks,
-    differences,
     newest,
-    quantity_value,
     rejected_items,
     rows_from_availability,
     rows_from_event,
@@ -58,12 +58,13 @@ BULK_POLL_MARGIN_SECONDS = 5.0
 class StockOptions:
     """This flow's settings (``STOCK_SYNC_*`` template parameters)."""
 
-    chunk_size: int = 200
+    chunk_size: int = 1000
     bulk_threshold: int = 5000
     bulk_poll_seconds: float = 2.0
     bulk_max_wait_seconds: float = 60.0
     reconcile_nodes: tuple[str, ...] = ()
-    reconcile_page_size: int = 100
+    reconcile_page_size: int = 1000
+    reconcile_concurrency: int = 4
 
     @classmethod
     def from_settings(cls, settings: config.Settings) -> StockOptions:
@@ -75,6 +76,7 @@ class StockOptions:
             bulk_max_wait_seconds=max(0.0, settings.stock_sync_bulk_max_wait_seconds),
             reconcile_nodes=nodes,
             reconcile_page_size=max(1, settings.stock_sync_reconcile_page_size),
+            reconcile_concurrency=max(1, settings.stock_sync_reconcile_concurrency),
         )
 
 
@@ -134,14 +136,21 @@ TimeLeft = Callable[[], float]
 
 
 class SourceItemWriter:
-    """Sends source items to Commerce and finds out, item by item, what it accepted."""
+    """Sends source items to Commerce and finds out, item by item, what it accepted.
+
+    ``bulk`` sends everything through the async bulk endpoint (otherwise only loads larger than
+    ``bulk_threshold``). Lists are cut to the store's input limits as far as this container knows
+    them (``CommerceClient.limits``), and cut again when Commerce names a lower one.
+    """
 
     def __init__(self, client: commerce.CommerceClient, options: StockOptions,
-                 time_left: TimeLeft | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 time_left: TimeLeft | None = None, sleep: Callable[[float], None] = time.sleep, *,
+                 bulk: bool = False) -> None:
         self.client = client
         self.options = options
         self.time_left = time_left
         self.sleep = sleep
+        self.bulk = bulk
         self.on_accepted: Callable[[Sequence[Entry]], None] | None = None
 
     def write(self, entries: Sequence[Entry], on_accepted: Callable[[Sequence[Entry]], None] | None = None
@@ -149,12 +158,18 @@ class SourceItemWriter:
         """Send ``entries``; ``on_accepted`` hears of each part Commerce accepted as soon as it has."""
         self.on_accepted = on_accepted
         delivery = Delivery()
-        if len(entries) > self.options.bulk_threshold:
+        if entries and (self.bulk or len(entries) > self.options.bulk_threshold):
             self._bulk(entries, delivery)
         else:
-            for chunk in chunks(entries, self.options.chunk_size):
-                self._sync(chunk, delivery)
+            self._send(entries, delivery)
         return delivery
+
+    def _limit(self, learned: int | None) -> int:
+        return min(self.options.chunk_size, learned or self.options.chunk_size)
+
+    def _send(self, entries: Sequence[Entry], delivery: Delivery) -> None:
+        for chunk in chunks(entries, self._limit(self.client.limits.sync)):
+            self._sync(chunk, delivery)
 
     def _sync(self, entries: Sequence[Entry], delivery: Delivery) -> None:
         pending = list(entries)
@@ -163,6 +178,16 @@ class SourceItemWriter:
                 self.client.upsert_source_items([entry.row.item.body() for entry in pending])
             except RetryableError as exc:
                 delivery.failed.extend((entry, exc.reason) for entry in pending)
+                return
+            except InputLimitError as exc:
+                if exc.limit >= len(pending):
+                    self._unnamed(pending, exc, delivery)
+                    return
+                # Commerce applied none of the list: the same items again, in lists it takes.
+                logger.info("Commerce input limit met; splitting source items",
+                            extra={"limit": exc.limit, "items": len(pending)})
+                for part in chunks(pending, exc.limit):
+                    self._sync(part, delivery)
                 return
             except PermanentError as exc:
                 named = rejected_items(exc.body, [entry.row.item for entry in pending]) if exc.status == 400 else {}
@@ -191,17 +216,19 @@ class SourceItemWriter:
         self._sync(pending[:middle], delivery)
         self._sync(pending[middle:], delivery)
 
-    def _bulk(self, entries: Sequence[Entry], delivery: Delivery) -> None:
-        groups = list(chunks(entries, self.options.chunk_size))
+    def _bulk(self, entries: Sequence[Entry], delivery: Delivery, size: int | None = None) -> None:
+        groups = list(chunks(entries, size or self._limit(self.client.limits.bulk)))
         try:
             bulk_uuid = self.client.bulk_upsert_source_items(
                 [[entry.row.item.body() for entry in group] for group in groups])
+        except InputLimitError as exc:
+            if exc.limit < max(map(len, groups)):
+                self._bulk(entries, delivery, exc.limit)
+                return
+            self._bulk_refused(groups, exc, delivery)
+            return
         except IntegrationError as exc:
-            # The synchronous endpoint reports per item; the values are absolute, so a bulk the
-            # far side may still have queued applies the same state.
-            logger.warning("bulk source-items not accepted, sending synchronously", extra=exc.describe())
-            for group in groups:
-                self._sync(group, delivery)
+            self._bulk_refused(groups, exc, delivery)
             return
         statuses = self._await(bulk_uuid)
         for index, group in enumerate(groups):
@@ -209,7 +236,14 @@ class SourceItemWriter:
                 self._accepted(group, delivery)
             else:
                 # Failed, rejected or still open: the synchronous call tells which items are bad.
-                self._sync(group, delivery)
+                self._send(group, delivery)
+
+    def _bulk_refused(self, groups: Sequence[Sequence[Entry]], exc: IntegrationError, delivery: Delivery) -> None:
+        # The synchronous endpoint reports per item; the values are absolute, so a bulk the far
+        # side may still have queued applies the same state.
+        logger.warning("bulk source-items not accepted, sending synchronously", extra=exc.describe())
+        for group in groups:
+            self._send(group, delivery)
 
     def _await(self, bulk_uuid: str) -> list[OperationStatus]:
         """The operations' states in request order (operation ids grow in the order queued)."""
@@ -384,7 +418,7 @@ def _park(message_id: str, event: Any, error: PermanentError, failed: set[str]) 
         failed.add(message_id)
 
 
-# -- reconciliation and repair --------------------------------------------------------------------
+# -- repair ----------------------------------------------------------------------------------------
 
 
 def sterling_truth(skus: Sequence[str], nodes: Sequence[str]) -> list[StockRow]:
@@ -407,49 +441,3 @@ def repair(lost: Sequence[Entry]) -> None:
         apply([Entry(row) for row in truth if row.key in keys], SourceItemWriter(commerce.client(), options()))
     except IntegrationError as exc:
         logger.warning("stock repair failed; reconciliation will catch it", extra=exc.describe())
-
-
-def _current(item: Mapping[str, Any]) -> SourceItem:
-    return SourceItem(str(item["sku"]), str(item["source_code"]),
-                      quantity_value(Decimal(str(item.get("quantity") or 0))), int(item.get("status") or 0))
-
-
-def reconcile(*, time_left: TimeLeft | None = None) -> dict[str, Any]:
-    """Compare Commerce's source items at the configured nodes with Sterling, page by page of
-    SKUs, and push the differences through the same stale guard as events."""
-    opts = options()
-    correlate(f"stock-reconcile-{now_iso()}")
-    if not opts.reconcile_nodes:
-        logger.warning("stock reconciliation has no nodes: set STOCK_SYNC_RECONCILE_NODES")
-        return {"status": "skipped", "reason": "STOCK_SYNC_RECONCILE_NODES is empty"}
-    nodes = list(opts.reconcile_nodes)
-    sources = sorted({ids.source_for_node(node) for node in nodes})
-    client = commerce.client()
-    found = client.search_source_items([commerce.Filter("source_code", sources, "in")])
-    current = {item.key: item for item in map(_current, found)}
-    skus = sorted({sku for sku, _ in current})
-    drift: list[StockRow] = []
-    for page in chunks(skus, opts.reconcile_page_size):
-        drift.extend(differences(sterling_truth(page, nodes), current))
-    applied = apply([Entry(row) for row in drift], SourceItemWriter(client, opts, time_left))
-    for entry, reason in applied.delivery.rejected:
-        _park_reconciled(entry, reason)
-    if applied.delivery.failed:
-        raise RetryableError(f"reconciliation could not apply {len(applied.delivery.failed)} rows: "
-                             f"{applied.delivery.failed[0][1]}", system="commerce")
-    if applied.lost:
-        repair(applied.lost)
-    return {"status": "reconciled", "nodes": nodes, "compared": len(current), "drift": len(drift),
-            **applied.summary()}
-
-
-def _park_reconciled(entry: Entry, reason: str) -> None:
-    item = entry.row.item
-    error = PermanentError(f"Commerce rejected source item {item.sku} at {item.source_code}: {reason}",
-                           system="commerce", status=400, code="source_item_rejected")
-    logger.error("parked in DLQ", extra={"flow": FLOW, **error.describe()})
-    dlq.park(FLOW, {"reconcile": item.body(), "stamp": entry.stamp}, error)
-
-
-def is_schedule(event: Mapping[str, Any]) -> bool:
-    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"

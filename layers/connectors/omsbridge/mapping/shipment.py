@@ -6,6 +6,7 @@
   shipment so that a retry after a timeout can find it.
 * Optional capture → ``POST /V1/order/{entity_id}/invoice`` once an authorised-only order has
   shipped in full.
+* ``shipment.created`` → a status-history comment naming the shipment, its node and its lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from omsbridge.errors import PermanentError
 from omsbridge.events import ECHO_MARKER
+from omsbridge.mapping import status
 from omsbridge.mapping.ids import source_for_node
 from omsbridge.mapping.tables import table
 from omsbridge.state import OrderLineRef
@@ -55,6 +57,25 @@ def line_no(line: ShipmentLine) -> tuple[int, int] | None:
     if not (prime.isdigit() and sub.isdigit()):
         return None
     return int(prime), int(sub)
+
+
+def created_comment(shipment: Shipment, order_no: str) -> str:
+    """The status-history comment saying Sterling created ``shipment`` for ``order_no`` (the row
+    ``shipment_created`` of ``order_statuses``), marked as ours."""
+    lines = [line for line in shipment.shipment_lines if line.order_no == order_no]
+    listed = ", ".join(f"{_label(line)} x{format(line.quantity.normalize(), 'f')}" for line in lines) or "all lines"
+    text = status.named_row(status.SHIPMENT_CREATED_ROW).comment or "Shipment {shipment} created in Sterling"
+    values = {"shipment": shipment.shipment_no.strip() or "?", "node": shipment.ship_node.strip() or "?",
+              "lines": listed}
+    return f"{ECHO_MARKER} {status.fill(text, values)}"
+
+
+def _label(line: ShipmentLine) -> str:
+    """``line 2 SKU`` as order comments name lines (the SubLineNo only when it is not 1)."""
+    number, sub = line.prime_line_no.strip() or "?", line.sub_line_no.strip()
+    if sub not in ("", "1"):
+        number = f"{number}.{sub}"
+    return f"line {number} {line.item_id.strip() or '?'}"
 
 
 def describe(line: ShipmentLine) -> str:

@@ -5,8 +5,9 @@ The table ``order_statuses`` maps them to Commerce: each row keyed by a status c
 Commerce ``state`` its ``status`` belongs to (``null`` keeps the order's own status) and the
 ``comment`` to write. A row covers its code and every sub-status of it; a whole-number row also
 covers every code up to the next whole-number row, so a tenant's ``3350.10`` uses the ``3350.10``
-row if there is one, else ``3350``, and an unknown ``3360`` uses ``3350`` too. Three more rows hold
-the wording of the other news: ``hold``, ``unhold`` and ``lines_cancelled``.
+row if there is one, else ``3350``, and an unknown ``3360`` uses ``3350`` too. More rows hold the
+wording of the other news: ``hold``, ``unhold``, ``lines_cancelled`` and (written by
+ShipmentSyncFunction, with ``{shipment}``, ``{node}`` and ``{lines}``) ``shipment_created``.
 
 A Commerce comment can only set a status that belongs to the order's current state (Commerce
 refuses the others), so a row's status is used only when the order is in the row's state after
@@ -38,6 +39,7 @@ TABLE = "order_statuses"
 HOLD_ROW = "hold"
 UNHOLD_ROW = "unhold"
 LINES_CANCELLED_ROW = "lines_cancelled"
+SHIPMENT_CREATED_ROW = "shipment_created"
 
 HOLD_ACTIVE = "1100"
 HOLD_RESOLVED = ("1200", "1300")  # rejected, resolved
@@ -451,6 +453,11 @@ def change_from_event(detail_type: str, data: Mapping[str, Any], event_time: str
         raise ValidationError(f"malformed Sterling order document: {where}: {first['msg']}") from exc
     if not change.order_no:
         raise ValidationError(f"Sterling {detail_type} document names no OrderNo")
+    if change.code is None and not change.description and change.held is None and not change.cancelled_lines:
+        # A bare {"OrderNo": ...} (IBM's connector publishes such requests) would become a comment
+        # "Sterling status ?" in Commerce.
+        raise ValidationError(f"Sterling {detail_type} document for order {change.order_no} states no status, "
+                              "hold or lines: nothing to show in Commerce")
     return change
 
 
@@ -514,6 +521,11 @@ class _Fill(dict[str, str]):
         return "{" + key + "}"
 
 
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """A comment template of the table with ``values`` in its placeholders."""
+    return template.format_map(_Fill(values)).strip()
+
+
 def _joined(values: Sequence[str], empty: str) -> str:
     return ", ".join(values) if values else empty
 
@@ -532,7 +544,7 @@ def comment_text(row: Row, change: SterlingChange, previous: Snapshot | None) ->
         "lines": _joined(lines, "all lines"),
         "holds": _joined(holds, "all holds" if row.key == UNHOLD_ROW else "order hold"),
     }
-    return f"{ECHO_MARKER} {row.comment.format_map(_Fill(values)).strip()}"
+    return f"{ECHO_MARKER} {fill(row.comment, values)}"
 
 
 def _transitions(change: SterlingChange, current: CommerceOrder) -> tuple[list[Action], str, list[str]]:

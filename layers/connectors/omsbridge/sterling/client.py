@@ -302,6 +302,18 @@ class SterlingClient:
         answer = self.invoke("getAvailableInventory", body, idempotent=True)
         return Promise.model_validate(answer).promise_lines
 
+    def get_item_ids(self, after: str = "", limit: int = 1000) -> list[str]:
+        """Up to ``limit`` ItemIDs of the catalog, in ItemID order, after ``after`` (from the first
+        when empty): getItemList read as a keyset, the way Sterling's list APIs page
+        (``<Attribute>QryType``, ``MaximumRecords``, ``OrderBy``)."""
+        body: dict[str, Any] = {"CallingOrganizationCode": self.enterprise_code}
+        if after:
+            body |= {"ItemID": after, "ItemIDQryType": "GT"}
+        body |= {"MaximumRecords": str(limit), "OrderBy": {"Attribute": {"Name": "ItemID"}}}
+        answer = self.invoke("getItemList", body, idempotent=True)
+        rows = as_list(answer.get("Item")) if isinstance(answer, dict) else []
+        return [str(row["ItemID"]) for row in rows if isinstance(row, dict) and row.get("ItemID")]
+
     def find_inventory(
         self,
         lines: Sequence[LineInput],

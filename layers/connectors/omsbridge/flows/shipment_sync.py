@@ -219,8 +219,9 @@ def _created(shipment: Shipment, order_no: str) -> dict[str, Any]:
 
 
 def _comment_created(shipment: Shipment, order_no: str) -> dict[str, Any]:
-    client = _commerce()
-    entity_id = _entity_id(client, state.get_order(order_no), order_no)
+    ref = state.get_order(order_no)
+    client = _commerce(_enterprise(shipment, ref))
+    entity_id = _entity_id(client, ref, order_no)
     text = mapping.created_comment(shipment, order_no)
     try:
         added = client.add_order_comment(entity_id, text)

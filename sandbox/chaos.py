@@ -2,6 +2,12 @@
 of its calls (5xx, 429, timeouts after doing the work, dropped connections) and every bus event is
 delivered up to three times, reordered. Stock moves at the same time.
 
+Commerce is set up as merchants run it: every SLIM_EVERY-th order's event is narrowed to Adobe's
+integration starter kit's subscription (the flows read the order from Commerce), and every
+SECOND_WEBSITE_EVERY-th order is placed on a second website, whose orders belong to another
+Sterling enterprise and seller (the ``websites`` mapping table) and whose Sterling documents are
+written back through that website's store code.
+
 Untrusted input arrives all along: Sterling documents of another enterprise (cancelling, shipping and
 restocking the run's own orders and SKUs), availability no Commerce source item can hold, and
 stock-check webhooks asking for absurd quantities. None of it may be applied or let through.
@@ -29,6 +35,7 @@ from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.demo_data import SEED, pickup_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
 from sandbox.sim.base import FAULT_KINDS
+from sandbox.sim.commerce.sim import narrowed
 from sandbox.sim.sterling.simulator import PipelineError
 from sandbox.stack import Delivery, Sandbox
 
@@ -38,11 +45,20 @@ STOCK_SKUS = tuple(f"STOCK-{n:03d}" for n in range(20))
 # is refused for good until the SI maps the store (FIX), and then replayed from the DLQ.
 PICKUP_EVERY = 25
 UNMAPPED_STORE = "austin_downtown"
-FIX = {"MAPPING_OVERRIDES": json.dumps({"source_to_node": {UNMAPPED_STORE: "store_1"}})}
+# A second website (store view "eu_en") whose orders are the EU enterprise's, in euros.
+SECOND_WEBSITE_EVERY = 4
+EU_ENTERPRISE, EU_SELLER, EU_STORE, EU_STORE_ID = "EU_BRAND", "EU_SELLER", "eu_en", 2
+WEBSITES = {"eu": {"enterprise_code": EU_ENTERPRISE, "seller_organization_code": EU_SELLER, "currency": "EUR",
+                   "store_code": EU_STORE}}
+# Every SLIM_EVERY-th order's event carries what Adobe's integration starter kit subscribes, only.
+SLIM_EVERY = 3
+STARTER_KIT_FIELDS = ["id", "increment_id", "created_at", "updated_at"]
+MAPPING = {"websites": WEBSITES}
+FIX = {"MAPPING_OVERRIDES": json.dumps({**MAPPING, "source_to_node": {UNMAPPED_STORE: "store_1"}})}
 # The chaos settings: a timeout fault answers later than the functions wait, so the client sees a
 # real read timeout. One call in twenty times out: the clients give up after 50 ms (a loopback
 # simulator answers in 1-2 ms), or waiting would be most of the run's time.
-CHAOS_ENV = {"HTTP_READ_TIMEOUT": "0.05", "HTTP_CONNECT_TIMEOUT": "0.05"}
+CHAOS_ENV = {"HTTP_READ_TIMEOUT": "0.05", "HTTP_CONNECT_TIMEOUT": "0.05", "MAPPING_OVERRIDES": json.dumps(MAPPING)}
 FAULT_TIMEOUT_SECONDS = 0.1
 BATCH = 25
 # Untrusted input: an enterprise this stack does not serve, and quantities no cart or source item holds.
@@ -68,6 +84,9 @@ class Report:
     refused: int = 0
     untrusted_sent: int = 0
     untrusted_applied: int = 0
+    slim_events: int = 0
+    second_website_orders: int = 0
+    misrouted: int = 0
     wall_s: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -78,6 +97,8 @@ class Report:
             "stock_mismatches": self.stock_mismatches, "dlq": self.dlq,
             "dlq_without_reason": self.dlq_without_reason, "replayed": self.replayed,
             "untrusted_sent": self.untrusted_sent, "untrusted_applied": self.untrusted_applied,
+            "slim_events": self.slim_events, "second_website_orders": self.second_website_orders,
+            "misrouted": self.misrouted,
             "wall_s": round(self.wall_s, 1), "problems": self.problems[:20],
         }
 
@@ -91,6 +112,10 @@ def seed(orders: int) -> dict[str, Any]:
     data["sterling"]["inventory"] = inventory
     data["commerce"]["source_items"] = [{"sku": sku, "source_code": node, "quantity": 1, "status": 1}
                                         for sku in STOCK_SKUS for node in NODES]
+    data["commerce"]["websites"] = [{"id": EU_STORE_ID, "code": "eu", "name": "EU website"}]
+    data["commerce"]["store_views"] = [{"id": EU_STORE_ID, "code": EU_STORE, "name": "EU English",
+                                        "website_id": EU_STORE_ID}]
+    data["sterling"]["enterprises"] = ["DEFAULT", EU_ENTERPRISE, EU_SELLER]
     return data
 
 
@@ -102,9 +127,20 @@ def is_pickup(number: str) -> bool:
     return int(number) % PICKUP_EVERY == PICKUP_EVERY - 1
 
 
+def on_second_website(number: str) -> bool:
+    return not is_pickup(number) and int(number) % SECOND_WEBSITE_EVERY == 1
+
+
+def enterprise_of(number: str) -> str:
+    return EU_ENTERPRISE if on_second_website(number) else "DEFAULT"
+
+
 def order_for(number: str) -> dict[str, Any]:
     if not is_pickup(number):
-        return simple_order(number, qty=1)
+        order = simple_order(number, qty=1)
+        if on_second_website(number):
+            order.update(store_id=EU_STORE_ID, order_currency_code="EUR", base_currency_code="EUR")
+        return order
     order = pickup_order(number)
     order["extension_attributes"]["pickup_location_code"] = UNMAPPED_STORE
     return order
@@ -155,6 +191,10 @@ class Chaos:
         for number in numbers:
             if self.box.commerce.find_order(number) is None:
                 event = self.box.commerce.place_order(order_for(number))
+                self.report.second_website_orders += on_second_website(number)
+                if int(number) % SLIM_EVERY == 0:
+                    event["data"]["value"] = narrowed(event["data"]["value"], STARTER_KIT_FIELDS)
+                    self.report.slim_events += 1
                 self.box.publish("adobe.commerce", event["type"], event)
         self.box.deliver()
 
@@ -162,12 +202,14 @@ class Chaos:
         for number in numbers:
             if number in self.releases or is_pickup(number):
                 continue
+            enterprise = enterprise_of(number)
             try:
-                if not self.box.sterling.order(number).releases:
-                    self.box.sterling.schedule(number)
-                    [release] = self.box.sterling.release(number)
+                if not self.box.sterling.order(number, enterprise_code=enterprise).releases:
+                    self.box.sterling.schedule(number, enterprise_code=enterprise)
+                    [release] = self.box.sterling.release(number, enterprise_code=enterprise)
                 else:
-                    release = {"OrderReleaseKey": self.box.sterling.order(number).releases[0].key}
+                    release = {"OrderReleaseKey": self.box.sterling.order(
+                        number, enterprise_code=enterprise).releases[0].key}
             except PipelineError:
                 continue  # not in Sterling yet: its export is waiting in a DLQ for the replay
             self.releases[number] = release["OrderReleaseKey"]
@@ -178,7 +220,8 @@ class Chaos:
             shipment_no = f"SH-{number}"
             if number not in self.releases or self._has_shipment(shipment_no):
                 continue
-            shipment = self.box.sterling.include_in_shipment(number, shipment_no=shipment_no)
+            shipment = self.box.sterling.include_in_shipment(number, shipment_no=shipment_no,
+                                                             enterprise_code=enterprise_of(number))
             with self.operator() as sterling:
                 sterling.change_shipment({"ShipmentKey": shipment["ShipmentKey"], "Containers": {"Container": [
                     {"ContainerNo": f"B-{number}",
@@ -299,6 +342,10 @@ class Chaos:
             call["body"]["OrderNo"] for call in self.box.sterling.calls_to("/invoke/createOrder")
             if call["status"] == 200 and isinstance(call["body"], dict))
         orders = collections.Counter(order.order_no for order in self.box.sterling.orders.values())
+        ships: dict[int, list[dict[str, Any]]] = collections.defaultdict(list)
+        for call in self.box.commerce.calls:
+            if call["method"] == "POST" and call["path"].endswith("/ship"):
+                ships[int(call["path"].rsplit("/", 2)[1])].append(call)
         for number in self.numbers:
             commerce = self.box.commerce.find_order(number)
             shipments = [s for s in self.box.commerce.shipments.values()
@@ -316,6 +363,15 @@ class Chaos:
             if commerce and commerce["state"] == "canceled":
                 self.report.untrusted_applied += 1
                 self.report.problems.append(f"{number}: cancelled in Commerce (only another enterprise asked)")
+            enterprises = [order.enterprise_code for order in self.box.sterling.orders.values()
+                           if order.order_no == number]
+            if enterprises and enterprises != [enterprise_of(number)]:
+                self.report.problems.append(f"{number}: in Sterling as {enterprises}, not {enterprise_of(number)}")
+                self.report.misrouted += 1
+            store = f"/rest/{EU_STORE if on_second_website(number) else 'default'}/V1/"
+            if commerce and any(not call["path"].startswith(store) for call in ships.get(commerce["entity_id"], [])):
+                self.report.problems.append(f"{number}: shipped in Commerce through another store than {store}")
+                self.report.misrouted += 1
         foreign_shipments = [s for s in self.box.commerce.shipments.values()
                              if any(FOREIGN_MARK in str(c.get("comment")) for c in s.get("comments", []))]
         self.report.untrusted_applied += len(foreign_shipments)

@@ -6,8 +6,10 @@ ports, so the components call the API cross-origin exactly as on a real storefro
 ``STOREFRONT_ORIGINS`` set to the page's origin. Build the bundle first:
 ``cd storefront && npm ci && npm run build``.
 
-The simulators are seeded from ``events/storefront/seed.json``: one product (``OB-MUG-01``), a
-distribution centre, Chicago pickup stores (one disabled in Commerce) and a Sterling-only node.
+The simulators are seeded from ``events/storefront/seed.json``: a simple product (``OB-MUG-01``, at
+``/``), a configurable one (``OB-TEE`` in sizes and colours, at ``/tee``: its add-to-cart form
+has the ``super_attribute[...]`` drop-downs of Luma's product page), a distribution centre, Chicago
+pickup stores (one disabled in Commerce) and a Sterling-only node.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ PAGE = """<!doctype html>
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Enamel camp mug - oms-bridge storefront demo</title>
+  <title>{title} - oms-bridge storefront demo</title>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/assets/{stylesheet}">
   <style>
@@ -58,15 +60,17 @@ PAGE = """<!doctype html>
   <main>
     <div class="photo" role="img" aria-label="Product photo placeholder"></div>
     <div>
-      <h1>Enamel camp mug</h1>
+      <h1>{title}</h1>
       <p>SKU: <span id="sku">{sku}</span></p>
-      <p class="price">$14.00</p>
-      <p class="qty"><label for="qty">Qty</label> <input id="qty" name="qty" type="number" min="1" value="1"></p>
-      <div id="stock" data-omsbridge="stock" data-sku="{sku}" data-api="{api}"></div>
+      <p class="price">{price}</p>
+      <form id="product_addtocart_form">{options}
+        <p class="qty"><label for="qty">Qty</label> <input id="qty" name="qty" type="number" min="1" value="1"></p>
+      </form>
+      <div id="stock" data-omsbridge="stock" data-sku="{sku}" data-api="{api}"{configurable}></div>
       <div id="pickup" data-omsbridge="pickup" data-sku="{sku}" data-api="{api}" data-qty-input="#qty"
-           data-country="US"></div>
+           data-country="US"{configurable}></div>
       <div id="delivery" data-omsbridge="delivery" data-sku="{sku}" data-api="{api}" data-qty-input="#qty"
-           data-country="US"></div>
+           data-country="US"{configurable}></div>
     </div>
   </main>
   <script src="/assets/{script}"></script>
@@ -74,10 +78,36 @@ PAGE = """<!doctype html>
 </html>
 """
 
+# The configurable product: Luma's option fields (super_attribute[<attribute id>]) and what the
+# module's product page template gives the components (commerce/ViewModel/Storefront.php).
+TEE_SKU = "OB-TEE"
+TEE_ATTRIBUTES = {"144": ("Size", {"168": "M", "169": "L"}), "93": ("Color", {"49": "Navy", "58": "Rust"})}
+TEE_CHILDREN = [("OB-TEE-M-NAVY", {"144": "168", "93": "49"}), ("OB-TEE-L-NAVY", {"144": "169", "93": "49"}),
+                ("OB-TEE-L-RUST", {"144": "169", "93": "58"})]
+
+
+def _options() -> str:
+    fields = []
+    for attribute_id, (label, values) in TEE_ATTRIBUTES.items():
+        choices = "".join(f'<option value="{value}">{name}</option>' for value, name in values.items())
+        fields.append(f'\n        <p><label for="attribute{attribute_id}">{label}</label> '
+                      f'<select id="attribute{attribute_id}" name="super_attribute[{attribute_id}]">'
+                      f'<option value="">Choose an option...</option>{choices}</select></p>')
+    return "".join(fields)
+
 
 def render_page(api_url: str, sku: str = DEMO_SKU) -> str:
-    return PAGE.format(api=html.escape(api_url, quote=True), sku=html.escape(sku, quote=True),
+    return PAGE.format(title="Enamel camp mug", price="$14.00", options="", configurable="",
+                       api=html.escape(api_url, quote=True), sku=html.escape(sku, quote=True),
                        script=SCRIPT, stylesheet=STYLESHEET)
+
+
+def render_configurable_page(api_url: str) -> str:
+    config = {"form": "#product_addtocart_form",
+              "children": [{"sku": sku, "options": options} for sku, options in TEE_CHILDREN]}
+    return PAGE.format(title="Trail tee", price="$32.00", options=_options(),
+                       configurable=f' data-configurable="{html.escape(json.dumps(config), quote=True)}"',
+                       api=html.escape(api_url, quote=True), sku=TEE_SKU, script=SCRIPT, stylesheet=STYLESHEET)
 
 
 class DemoPage:
@@ -95,6 +125,8 @@ class DemoPage:
                 path = self.path.split("?", 1)[0]
                 if path in ("/", "/index.html"):
                     self._send(200, "text/html; charset=utf-8", render_page(page.api_url).encode())
+                elif path == "/tee":
+                    self._send(200, "text/html; charset=utf-8", render_configurable_page(page.api_url).encode())
                 elif path in ASSETS and (bundle_dir / ASSETS[path][0]).is_file():
                     name, content_type = ASSETS[path]
                     self._send(200, content_type, (bundle_dir / name).read_bytes())

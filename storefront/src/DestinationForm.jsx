@@ -1,7 +1,7 @@
 import { text } from './messages.js';
 
 // The postcode + country form both the pickup and the delivery components ask with.
-export function DestinationForm({ id, postcode, country, onPostcode, onCountry, onSubmit, submitLabel }) {
+export function DestinationForm({ id, postcode, country, onPostcode, onCountry, onSubmit, submitLabel, disabled = false }) {
   return (
     <form className="omsb-form" onSubmit={onSubmit}>
       <label htmlFor={`${id}-postcode`}>{text.postcode}</label>
@@ -10,7 +10,7 @@ export function DestinationForm({ id, postcode, country, onPostcode, onCountry, 
       <label htmlFor={`${id}-country`}>{text.country}</label>
       <input id={`${id}-country`} name="country" autoComplete="country" required minLength={2} maxLength={2}
              size={3} value={country} onChange={(event) => onCountry(event.target.value)} />
-      <button type="submit" className="omsb-button">{submitLabel}</button>
+      <button type="submit" className="omsb-button" disabled={disabled}>{submitLabel}</button>
     </form>
   );
 }

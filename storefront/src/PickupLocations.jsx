@@ -8,7 +8,9 @@ import { useJson } from './useJson.js';
 // Pickup stores near a postcode with availability for the quantity (GET /storefront/pickup-locations);
 // choosing one shows when it can be picked up (GET /storefront/delivery-estimate?store=) and tells
 // the page through a bubbling "omsbridge:store-selected" event.
-export function PickupLocations({ api, sku, quantity, host, postcode: initialPostcode = '', country: initialCountry = '' }) {
+export function PickupLocations({
+  api, sku, quantity, host, parent = false, postcode: initialPostcode = '', country: initialCountry = '',
+}) {
   const id = useId();
   const [postcode, setPostcode] = useState(initialPostcode);
   const [country, setCountry] = useState(initialCountry);
@@ -17,10 +19,10 @@ export function PickupLocations({ api, sku, quantity, host, postcode: initialPos
   );
   const [selected, setSelected] = useState(null);
   const [stores, retryStores] = useJson(
-    sku && search ? storefrontUrl(api, 'pickup-locations', { sku, ...search }) : null,
+    sku && search && !parent ? storefrontUrl(api, 'pickup-locations', { sku, ...search }) : null,
   );
   const [pickup, retryPickup] = useJson(
-    sku && selected ? storefrontUrl(api, 'delivery-estimate', { sku, qty: search.qty, store: selected.source_code }) : null,
+    sku && selected && !parent ? storefrontUrl(api, 'delivery-estimate', { sku, qty: search.qty, store: selected.source_code }) : null,
   );
 
   const submit = (event) => {
@@ -39,8 +41,9 @@ export function PickupLocations({ api, sku, quantity, host, postcode: initialPos
   return (
     <section className="omsb omsb-pickup" aria-labelledby={`${id}-heading`} aria-busy={stores.status === 'loading'}>
       <h3 id={`${id}-heading`} className="omsb-heading">{text.pickupHeading}</h3>
+      {parent && <p className="omsb-status">{text.chooseForPickup}</p>}
       <DestinationForm id={id} postcode={postcode} country={country} onPostcode={setPostcode}
-                       onCountry={setCountry} onSubmit={submit} submitLabel={text.findStores} />
+                       onCountry={setCountry} onSubmit={submit} submitLabel={text.findStores} disabled={parent} />
       {stores.status === 'loading' && <Loading>{text.storesLoading}</Loading>}
       {stores.status === 'error' && <Failure message={stores.message} onRetry={retryStores} />}
       {stores.status === 'ok' && locations.length === 0 && (

@@ -139,6 +139,56 @@ def test_demo_page_shows_stock_pickup_and_delivery_in_chromium(bundle: Path) -> 
     # What the browser made the API ask: the SKU's stock once (reused for the pickup stores).
     assert [call["path"].rsplit("/", 1)[1] for call in sterling.calls if "/invoke/login" not in call["path"]] == [
         "getAvailableInventory", "getSurroundingNodeList", "findInventory", "findInventory"]
-    assert [call["path"] for call in commerce.calls] == ["/rest/default/V1/inventory/sources"]
+    # Commerce: the sources, and whether the SKU is a configurable (once; it is not).
+    assert sorted(call["path"] for call in commerce.calls) == [
+        f"/rest/default/V1/configurable-products/{SKU}/children", "/rest/default/V1/inventory/sources"]
 
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_configurable_products_page_follows_the_chosen_option_in_chromium(bundle: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "storefront-configurable.png"
+    with demo(bundle_dir=bundle, env={"STOREFRONT_CACHE_SECONDS": "300"}) as running:
+        result = subprocess.run(
+            [str(shutil.which("node")), str(DRIVER), running.url, str(screenshot), "configurable"],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "STOREFRONT_DIR": str(STOREFRONT), "CHROMIUM_PATH": CHROMIUM})
+        sterling = running.sandbox.sterling
+    assert result.returncode == 0, f"browser run failed:\n{result.stderr[-4000:]}\n{result.stdout[-2000:]}"
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert seen["problems"] == []
+    # Before the options are chosen: the parent's answer, per child, summed up; pickup waits.
+    assert seen["before"] == {"summary": "In stock in 2 of 3 options",
+                              "hint": "Choose your options to see the stock at each location.",
+                              "pickupHint": "Choose your options to find a store that has them.",
+                              "pickupDisabled": True}
+    assert seen["halfway"] == "OB-TEE"
+    # Size L, colour rust: the child the options name, its own stock and stores.
+    assert seen["rust"]["sku"] == "OB-TEE-L-RUST"
+    assert seen["rust"]["summary"] == "In stock at 2 locations"
+    assert [(row["source"], row["availability"]) for row in seen["rust"]["rows"]] == [
+        ("dc_columbus", "In stock (10)"), ("store_naperville", "Only 4 left"), ("store_loop", "Out of stock"),
+        ("store_lincoln_park", "Out of stock")]
+    assert [(row["source"], row["availability"]) for row in seen["rust"]["stores"]] == [
+        ("store_loop", "Not available in this quantity"), ("store_lincoln_park", "Not available in this quantity"),
+        ("store_naperville", "Available (4 in store)")]
+    assert seen["navy"] == {"summary": "Out of stock at every location"}
+    # The children's stock in one Sterling call; pickup asked for the child, never the parent.
+    lines = [[line["ItemID"] for line in call["body"]["PromiseLines"]["PromiseLine"]]
+             for call in sterling.calls if call["path"].endswith("/invoke/getAvailableInventory")]
+    assert lines[0] == ["OB-TEE-M-NAVY", "OB-TEE-L-NAVY", "OB-TEE-L-RUST"]
+    assert all("OB-TEE" not in line for line in lines)
+
+
+def test_npm_run_build_commerce_fills_the_module_and_deletes_no_tracked_file(bundle: Path) -> None:
+    npm = shutil.which("npm")
+    assert npm is not None
+    run([npm, "run", "build:commerce"], timeout=120)
+
+    deleted = subprocess.run(["git", "ls-files", "--deleted"], cwd=ROOT, capture_output=True, text=True,  # noqa: S607
+                             check=True).stdout
+    assert deleted == ""
+    built = ROOT / "commerce" / "view" / "frontend" / "web" / "storefront"
+    assert sorted(path.name for path in built.iterdir()) == ["omsbridge-storefront.css", SCRIPT]

@@ -178,7 +178,8 @@ def export_retried(sb: Sandbox) -> None:
 def export_permanent_failure(sb: Sandbox) -> None:
     again(sb, "adobe.commerce", "com.adobe.commerce.observer.sales_order_save_commit_after",
           {"id": "broken-order-event", "type": "com.adobe.commerce.observer.sales_order_save_commit_after",
-           "data": {"value": {"increment_id": order_no()}}})
+           # Neither an id nor a number: nothing to read the order by (a slim event would be read).
+           "data": {"value": {"state": "processing"}}})
 
 
 def export_unmapped(sb: Sandbox) -> None:
@@ -345,7 +346,7 @@ def returns_retried(sb: Sandbox) -> None:
 
 def returns_permanent_failure(sb: Sandbox) -> None:
     again(sb, "adobe.commerce", INVOICE_EVENT, {"id": "broken-invoice-event", "type": INVOICE_EVENT,
-                                                "data": {"value": {"increment_id": "no-such-invoice"}}})
+                                                "data": {"value": {"id": "no-such-invoice"}}})
 
 
 def stock_check_answer(sb: Sandbox, key: KeyPair, quantity: int = 1) -> tuple[int, Any]:

@@ -145,16 +145,16 @@ def test_an_order_sterling_refuses_ends_in_the_dlq_with_sterlings_reason(sb: San
     assert order_ref(sb, "000000202") is None
 
 
-def test_an_order_without_items_is_parked_without_calling_sterling(sb: Sandbox) -> None:
+def test_an_order_with_a_negative_quantity_is_parked_without_calling_sterling(sb: Sandbox) -> None:
     broken = copy.deepcopy(sb.commerce.place_order(demo_data.simple_order()))
     broken["id"] = str(uuid.uuid4())
-    broken["data"]["value"]["items"] = []
+    broken["data"]["value"]["items"][0]["qty_ordered"] = -2
 
     publish(sb, broken)
     sb.deliver()
 
     assert [r["reason"]["reason"] for r in sb.dlq(FUNCTION)] == [
-        "order 000000101 is not exportable: items: List should have at least 1 item after validation, not 0"]
+        "order 000000101 is not exportable: items.0.qty_ordered: Input should be greater than 0"]
     assert calls(sb, CREATE) == []
 
 

@@ -36,7 +36,8 @@ ENV = {"MAPPING_OVERRIDES": json.dumps({"return_reasons": {"wrong_size": "WRONG_
 
 
 ORDERS = [mugs_and_tee("000000601", 3), mugs_and_tee("000000602", 2), simple_order("000000603", qty=3),
-          simple_order("000000604", qty=2), simple_order("000000605", qty=3), simple_order("000000606", qty=1)]
+          simple_order("000000604", qty=2), simple_order("000000605", qty=3), simple_order("000000606", qty=1),
+          simple_order("000000607", qty=2)]
 
 
 def sterling_api(sandbox: Sandbox) -> SterlingClient:
@@ -401,3 +402,25 @@ def test_a_refund_of_items_never_invoiced_is_parked_with_the_reason(box: Sandbox
     assert record["event"]["detail"]["data"]["OrderNo"] == rma["increment_id"]
     assert [m for m in box.commerce.creditmemos.values() if m["order_id"] == order["entity_id"]] == []
     assert_commerce_contract(box.commerce)
+
+
+def test_a_slim_return_event_is_followed_from_the_return_commerce_has(box: Sandbox) -> None:
+    # A subscription keeping the return's number and times only (the starter kit's way, for RMAs).
+    box.commerce.event_fields["observer.rma_save_commit_after"] = ["id", "increment_id", "created_at", "updated_at"]
+    try:
+        order = order_of(box, "000000607")
+        rma = request_return(box, order, {item_ids(order)["DEMO-MUG"]: 1})
+        commerce = len(box.commerce.calls)
+        sterling = len(box.sterling.calls)
+        box.deliver()
+    finally:
+        del box.commerce.event_fields["observer.rma_save_commit_after"]
+
+    prefix = "searchCriteria[filter_groups][0][filters][0]"
+    assert ("GET", "/returns", {f"{prefix}[field]": "increment_id", f"{prefix}[value]": rma["increment_id"],
+                                f"{prefix}[condition_type]": "eq", "searchCriteria[pageSize]": "2",
+                                "searchCriteria[currentPage]": "1"}) in commerce_since(box, commerce)
+    created = [body for api, body in sterling_since(box, sterling) if api == "createOrder"]
+    assert [(body["OrderNo"], body["DocumentType"], [line["OrderedQty"] for line in body["OrderLines"]["OrderLine"]])
+            for body in created] == [(rma["increment_id"], "0003", [1])]
+    assert parked(box, order) == []

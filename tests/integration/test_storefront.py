@@ -4,6 +4,8 @@ and what a shopper's browser gets back (bodies, caching and CORS headers, errors
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,50 @@ def test_stock_per_location_joins_sterling_availability_with_commerce_sources(sb
     assert bodies(sb, AVAILABILITY) == [availability()]
     assert [call["method"] for call in sb.commerce.calls_to(SOURCES)] == ["GET"]
     assert_commerce_contract(sb.commerce)
+
+
+TEE, CHILDREN = "OB-TEE", ["OB-TEE-M-NAVY", "OB-TEE-L-NAVY", "OB-TEE-L-RUST"]
+
+
+def test_a_configurable_products_stock_is_answered_per_child(sb: Sandbox) -> None:
+    status, _, body = get(sb, "stock", sku=TEE)
+
+    assert status == 200
+    out = {"level": "out_of_stock", "quantity": 0}
+    assert body["children"] == [
+        {"sku": "OB-TEE-M-NAVY", "in_stock": True, "level": "in_stock", "quantity": 32, "locations": [
+            {**LOOP, "level": "low_stock", "quantity": 2}, {**COLUMBUS, "level": "in_stock", "quantity": 30},
+            {**LINCOLN_PARK, **out}, {**NAPERVILLE, **out}]},
+        {"sku": "OB-TEE-L-NAVY", "in_stock": False, "level": "out_of_stock", "quantity": 0, "locations": [
+            {**LOOP, **out}, {**COLUMBUS, **out}, {**LINCOLN_PARK, **out}, {**NAPERVILLE, **out}]},
+        {"sku": "OB-TEE-L-RUST", "in_stock": True, "level": "in_stock", "quantity": 14, "locations": [
+            {**COLUMBUS, "level": "in_stock", "quantity": 10}, {**NAPERVILLE, "level": "low_stock", "quantity": 4},
+            {**LOOP, **out}, {**LINCOLN_PARK, **out}]},
+    ]
+    # The parent: in stock where some option is (no longer "out of stock at every location").
+    assert {key: body[key] for key in ("sku", "configurable", "in_stock", "level", "quantity")} == {
+        "sku": TEE, "configurable": True, "in_stock": True, "level": "in_stock", "quantity": 46}
+    assert [(row["source_code"], row["quantity"]) for row in body["locations"]] == [
+        ("store_loop", 2), ("dc_columbus", 40), ("store_naperville", 4), ("store_lincoln_park", 0)]
+    # Every child asked of Sterling in one call; the children asked of Commerce once.
+    assert [[line["ItemID"] for line in call["PromiseLines"]["PromiseLine"]] for call in bodies(sb, AVAILABILITY)] == [
+        CHILDREN]
+    assert get(sb, "stock", sku=TEE)[2] == body
+    assert [call["path"] for call in sb.commerce.calls if "configurable-products" in call["path"]] == [
+        f"/rest/default/V1/configurable-products/{TEE}/children"]
+    assert len(bodies(sb, AVAILABILITY)) == 1
+    assert_commerce_contract(sb.commerce)
+
+
+def test_pickup_and_delivery_are_asked_of_a_child_never_of_its_parent(sb: Sandbox) -> None:
+    for route, query in (("pickup-locations", {"postcode": "60601", "country": "US"}),
+                         ("delivery-estimate", {"postcode": "10001", "country": "US"})):
+        status, _, body = get(sb, route, sku=TEE, **query)
+        assert (status, body) == (400, {"error": "invalid_request", "reason": (
+            "sku: OB-TEE is a configurable product; ask for one of its options "
+            "(OB-TEE-M-NAVY, OB-TEE-L-NAVY, OB-TEE-L-RUST)")})
+    assert get(sb, "pickup-locations", sku="OB-TEE-L-RUST", postcode="60601", country="US")[0] == 200
+    assert bodies(sb, FIND_INVENTORY) == []
 
 
 def test_stock_answer_carries_no_sterling_node_data(sb: Sandbox) -> None:
@@ -425,3 +471,17 @@ def test_sample_events_run_as_lambda_would(sb: Sandbox, name: str, status: int) 
     answer = parse_api_result(sb.invoke("StorefrontFunction", event))
     assert answer[0] == status
     assert answer[1]["access-control-allow-origin"] == SHOP
+
+
+def test_the_handlers_cold_import_loads_neither_boto3_nor_every_event_resolver() -> None:
+    """What each shopper's cold start pays (figures: ``python bench/storefront.py``): the secrets and
+    the Sterling client load on the first call, and no resolver of Powertools' event handler package."""
+    probe = ("import importlib.util, json, sys\n"
+             "spec = importlib.util.spec_from_file_location('app', sys.argv[1])\n"
+             "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    env = {"PYTHONPATH": str(ROOT / "layers" / "connectors"), "AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    answer = subprocess.run([sys.executable, "-c", probe, str(ROOT / "functions" / "storefront" / "app.py")],
+                            env=env, capture_output=True, text=True, check=True)
+    modules = set(json.loads(answer.stdout))
+    assert not {"boto3", "botocore.client", "aws_lambda_powertools.event_handler", "httpx"} & modules

@@ -19,6 +19,7 @@ from tests.support import request
 
 ORDER_NO = "000000101"
 OTHER = "OTHER_BRAND"
+SERVED = "(DEFAULT; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES, the websites mapping table)"
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_a_cancellation_of_another_enterprise_cancels_nothing_until_that_enterpr
     assert sb.commerce.calls_to("/cancel") == []
     [reason] = reasons(sb, "OrderStatusFunction")
     assert reason == (f"the order.cancelled document is of Sterling enterprise '{OTHER}', not one this bridge serves "
-                      "(DEFAULT; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES)")
+                      f"{SERVED}")
     # An SI who does serve that enterprise says so, and replays: now it applies.
     sb.reconfigure({"STERLING_EXTRA_ENTERPRISE_CODES": f" {OTHER} , B2B"})
     assert sb.replay_dlq() == {"replayed": {"OrderStatusFunction": 1}, "refused": []}
@@ -195,7 +196,6 @@ def test_a_wms_confirmation_for_another_enterprise_s_release_changes_nothing_in_
     status, _, answer = sb.http("POST", "/callbacks/dc", headers=partner_sign(body, SANDBOX_SECRET["dc_api_key"]),
                                 body=body)
     assert (status, answer["error"]) == (400, "foreign_enterprise")
-    assert answer["reason"] == (f"release {key} is of Sterling enterprise '{OTHER}', not one this bridge serves "
-                                "(DEFAULT; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES)")
+    assert answer["reason"] == f"release {key} is of Sterling enterprise '{OTHER}', not one this bridge serves {SERVED}"
     assert [call["path"].rsplit("/", 1)[-1] for call in sb.sterling.calls if "login" not in call["path"]] == [
         "getOrderReleaseDetails"]

@@ -1,7 +1,7 @@
 """The chaos run: orders through the whole loop at a 20% fault rate, every event delivered up to
-three times and reordered, with untrusted input all along. Nothing may be lost, duplicated or
-applied that should not be; the DLQ holds only events that carry their reason, and replaying it
-after the fix completes them.
+three times and reordered, with untrusted input all along, slim order events and a second website.
+Nothing may be lost, duplicated or applied that should not be; the DLQ holds only events that carry
+their reason, and replaying it after the fix completes them.
 
 ``make test`` runs it with 25 orders (one batch, one pickup at the unmapped store);
 ``make test-all`` also runs the 500-order run (``bench/chaos.py`` prints its figures)."""
@@ -31,5 +31,9 @@ def test_nothing_lost_nothing_duplicated_at_twenty_percent_faults(orders: int) -
     assert foreign >= 2 * orders // chaos.FOREIGN_EVERY, "every foreign document was parked with its reason"
     unmapped = sum(n for reason, n in report.dlq.items() if chaos.UNMAPPED_STORE in reason)
     assert unmapped >= orders // chaos.PICKUP_EVERY >= 1, "each pickup at the unmapped store was parked with its reason"
+    # Slim events read from Commerce, a second website's orders in their own enterprise and store.
+    assert report.slim_events >= orders // chaos.SLIM_EVERY, summary
+    assert report.second_website_orders >= orders // (2 * chaos.SECOND_WEBSITE_EVERY), summary
+    assert report.misrouted == 0, summary
     assert report.replayed == sum(report.dlq.values()), summary
     assert report.refused == 0, "replay refused a record the stack wrote itself"

@@ -497,6 +497,54 @@ def test_every_rest_change_raises_a_fresh_order_event(sim: CommerceSim, events: 
         "000000617", 1)
 
 
+# -- stores, the country directory and narrowed events (sandbox/sim/commerce/stores.py) ----------------
+
+
+def test_store_views_and_websites_are_the_installs_plus_the_seeds_and_paths_name_a_known_one() -> None:
+    sim = CommerceSim(bearer_token="tok")
+    sim.load_seed({"websites": [{"id": 2, "code": "eu", "name": "EU"}],
+                   "store_views": [{"id": 2, "code": "eu_en", "name": "EU English", "website_id": 2}]})
+
+    views = call(sim, "GET", f"{P}/store/storeViews").body
+    assert [(view["id"], view["code"], view["website_id"]) for view in views] == [
+        (0, "admin", 0), (1, "default", 1), (2, "eu_en", 2)]
+    assert [site["code"] for site in call(sim, "GET", f"{P}/store/websites").body] == ["admin", "base", "eu"]
+    assert call(sim, "GET", "/rest/eu_en/V1/store/websites").status == 200
+    assert call(sim, "GET", "/rest/all/V1/store/websites").status == 200
+    # Magento\Webapi\Controller\PathProcessor keeps an unknown code in the path: no route matches.
+    assert (call(sim, "GET", "/rest/nowhere/V1/store/websites").status,
+            call(sim, "GET", "/rest/nowhere/V1/store/websites").body) == (404, {
+                "message": "Request does not match any route."})
+
+
+def test_the_country_directory_lists_magentos_regions() -> None:
+    sim = CommerceSim(bearer_token="tok")
+    india = call(sim, "GET", f"{P}/directory/countries/IN").body
+    assert {"id": "544", "code": "GJ", "name": "Gujarat"} in india["available_regions"]
+    assert {region["code"] for region in call(sim, "GET", f"{P}/directory/countries/DE").body[
+        "available_regions"]} >= {"BY", "BE", "NW"}
+    assert "available_regions" not in call(sim, "GET", f"{P}/directory/countries/GB").body
+    missing = call(sim, "GET", f"{P}/directory/countries/XX")
+    assert (missing.status, missing.body) == (404, {"message": "Requested country is not available."})
+
+
+def test_events_carry_the_subscribed_fields_only_and_where_the_order_was_placed() -> None:
+    sim = CommerceSim(bearer_token="tok")
+    sim.load_seed({"websites": [{"id": 2, "code": "eu", "name": "EU"}],
+                   "store_views": [{"id": 5, "code": "eu_en", "name": "EU English", "website_id": 2}],
+                   "event_fields": {"observer.sales_order_save_commit_after": [
+                       "increment_id", "items[].sku", "payment.method"]}})
+    model = copy.deepcopy(foreign("commerce_event_sales_order_save_commit_after.json")["data"]["value"])
+    model["store_id"] = 5
+
+    event = sim.place_order(model)
+
+    assert event["data"]["value"] == {"increment_id": "000000617", "items": [{"sku": "Adobe_Pro_12"}],
+                                      "payment": {"method": "braintree"}}
+    assert {key: event["data"]["_metadata"][key] for key in ("storeId", "websiteId")} == {
+        "storeId": "5", "websiteId": "2"}
+
+
 # -- Web API input limits ----------------------------------------------------------------------
 
 PAGE_SIZE = "searchCriteria[pageSize]"

@@ -56,7 +56,7 @@ class FakeSterling:
         self._hold(doc)
         return Order.model_validate({"OrderNo": doc["OrderNo"]})
 
-    def get_order_holds(self, order_no: str) -> Order:
+    def get_order_holds(self, order_no: str, *, enterprise_code: str | None = None) -> Order:
         self.hold_reads.append(order_no)
         return Order.model_validate({"OrderNo": order_no, "OrderHoldTypes": {"OrderHoldType": [
             {"HoldType": hold_type, "Status": status} for hold_type, status in self.holds.items()]}})
@@ -65,8 +65,19 @@ class FakeSterling:
         for row in doc.get("OrderHoldTypes", {}).get("OrderHoldType", []):
             self.holds[row["HoldType"]] = row["Status"] if row["HoldType"] in self.holds else "1100"
 
-    def find_order(self, order_no: str) -> Order | None:
+    def find_order(self, order_no: str, *, enterprise_code: str | None = None) -> Order | None:
         return self.existing
+
+
+class FakeCommerce:
+    """Commerce's directory, as far as the fixture order (Gujarat, India) needs it."""
+
+    def __init__(self) -> None:
+        self.directory_reads: list[str] = []
+
+    def region_codes(self, country_id: str) -> dict[str, str]:
+        self.directory_reads.append(country_id)
+        return {"Gujarat": "GJ", "Maharashtra": "MH"} if country_id == "IN" else {}
 
 
 @pytest.fixture
@@ -100,6 +111,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def sterling(aws: str, monkeypatch: pytest.MonkeyPatch) -> FakeSterling:
     fake = FakeSterling()
     monkeypatch.setattr(order_export, "_sterling", lambda: fake)
+    monkeypatch.setattr(order_export, "_commerce", FakeCommerce)
     return fake
 
 
@@ -136,7 +148,7 @@ def dlq_records(queue_url: str) -> list[dict[str, Any]]:
 def test_exports_once_and_keeps_the_id_map(sterling: FakeSterling) -> None:
     value = order()
     expected_body = mapping.create_order_input(mapping.parse_order(value), enterprise_code="ACME", product_class="GOOD",
-                                               hold_amount=None).body
+                                               hold_amount=None, regions={"IN": {"Gujarat": "GJ"}}).body
 
     answers = [run(value, event_id=f"evt-{n}") for n in range(3)]
     answers.append(run(order(updated_at="2023-08-16 08:41:00"), event_id="evt-comment"))
@@ -349,10 +361,11 @@ def test_ids_missing_from_place_after_are_learned_from_a_later_save(sterling: Fa
 
 
 def test_invalid_order_is_parked_with_its_reason(sterling: FakeSterling, aws: str) -> None:
-    answer = handler(order(items=[]))
+    item = order()["items"][0]
+    answer = handler(order(items=[{**item, "qty_ordered": -1}]))
 
     assert answer == {"status": "parked", "reason": (
-        "order 000000617 is not exportable: items: List should have at least 1 item after validation, not 0")}
+        "order 000000617 is not exportable: items.0.qty_ordered: Input should be greater than 0")}
     records = dlq_records(aws)
     assert [r["reason"]["reason"] for r in records] == [answer["reason"]]
     assert records[0]["flow"] == "order_export"

@@ -573,3 +573,34 @@ def test_tables_are_overridable_per_deployment(monkeypatch: pytest.MonkeyPatch) 
     assert exported.body == {**GUEST_BODY, "SellerOrganizationCode": "ACME-US", "EntryType": "MOBILE",
                              "SCAC": "ACME", "CarrierServiceCode": "ACME-1D"}
     assert exported.warnings == []
+
+
+# -- region codes from Commerce's directory (sandbox/sim/commerce/regions.json holds the real ones) ---------
+
+DIRECTORY = {"IN": {"Gujarat": "GJ", "Odisha": "OD"}, "DE": {"Bayern": "BY", "Thüringen": "TH"},
+             "US": {"Texas": "TX"}, "GB": {}}
+
+
+@pytest.mark.parametrize(("country", "region", "region_code", "state", "warned"), [
+    # IBM's 2.4.5-p3 sample order: the name, no region_code.
+    ("IN", "Gujarat", None, "GJ", False),
+    ("DE", "  thüringen ", None, "TH", False),
+    ("DE", "BY", None, "BY", False),
+    ("US", "Texas", "TX", "TX", False),
+    ("US", "Atlantis", None, "Atlantis", True),
+    ("GB", "Greater London", None, "Greater London", True),
+])
+def test_a_region_named_without_its_code_gets_the_code_commerce_lists(
+        country: str, region: str, region_code: str | None, state: str, warned: bool) -> None:
+    order = fixture_order()
+    for address in order["addresses"]:
+        address.update(country_id=country, region=region, region_code=region_code)
+    parsed = mapping.parse_order(order)
+
+    exported = mapping.create_order_input(parsed, enterprise_code=ENTERPRISE, product_class="GOOD", hold_amount=None,
+                                          regions={c: DIRECTORY[c] for c in mapping.regions_to_resolve(parsed)})
+
+    assert exported.body["PersonInfoShipTo"]["State"] == exported.body["PersonInfoBillTo"]["State"] == state
+    unmapped = [w for w in exported.warnings if "has no code in Commerce's directory" in w]
+    assert len(unmapped) == (2 if warned else 0)
+    assert mapping.regions_to_resolve(parsed) == (set() if region_code else {country})

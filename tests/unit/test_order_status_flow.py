@@ -116,7 +116,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def commerce(aws: str, monkeypatch: pytest.MonkeyPatch) -> FakeCommerce:
     fake = FakeCommerce()
-    monkeypatch.setattr(order_status, "_commerce", lambda: fake)
+    monkeypatch.setattr(order_status, "_commerce", lambda enterprise_code="": fake)
     return fake
 
 

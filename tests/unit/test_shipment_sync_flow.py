@@ -164,7 +164,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def commerce(aws: str, monkeypatch: pytest.MonkeyPatch) -> FakeCommerce:
     fake = FakeCommerce()
-    monkeypatch.setattr(shipment_sync, "_commerce", lambda: fake)
+    monkeypatch.setattr(shipment_sync, "_commerce", lambda enterprise_code="": fake)
     return fake
 
 
@@ -544,7 +544,7 @@ def test_every_sample_event_is_tested() -> None:
         "shipment_ready_for_pickup.json"}
 
 
-SERVED = "(DEFAULT; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES)"
+SERVED = "(DEFAULT; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES, the websites mapping table)"
 
 
 def test_a_shipment_read_from_sterling_of_another_enterprise_is_parked(sample_orders: FakeCommerce,

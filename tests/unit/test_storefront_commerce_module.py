@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ def php_class_file(name: str) -> Path:
 
 def test_the_module_has_the_files_of_the_issue() -> None:
     assert {"etc/module.xml", "etc/io_events.xml", "etc/webhooks.xml", "etc/config.xml", "etc/acl.xml",
-            "etc/adminhtml/system.xml", "etc/adminhtml/di.xml", "etc/csp_whitelist.xml",
+            "etc/adminhtml/system.xml", "etc/adminhtml/di.xml", "etc/di.xml",
             "view/frontend/layout/catalog_product_view.xml"} <= set(XML_FILES)
 
 
@@ -122,7 +124,7 @@ def test_the_template_escapes_what_it_prints() -> None:
     printed = re.findall(r"<\?=(.*?)\?>", template_text, re.DOTALL)
     assert printed
     assert all("@noEscape" in expression for expression in printed)
-    assert template_text.count("escapeHtmlAttr(") == 3
+    assert template_text.count("escapeHtmlAttr(") == 4
 
 
 def commerce_event_types() -> set[str]:
@@ -158,3 +160,98 @@ def test_the_stock_check_webhooks_point_at_the_stacks_route() -> None:
     hooks = list(parse("etc/webhooks.xml").iter("hook"))
     assert hooks
     assert {hook.get("url") for hook in hooks} == {f"{{env:OMS_BRIDGE_URL}}{route}"}
+
+
+def test_the_product_page_gives_the_components_what_they_follow_a_configurables_options_by() -> None:
+    """The template's data-configurable (ViewModel::configurableJson) is what storefront/src/options.js
+    reads: the add-to-cart form and each child's option values by attribute id, as Luma's form names
+    them (super_attribute[<attribute id>]); the demo page's configurable product is built the same way."""
+    view_model = (MODULE / "ViewModel" / "Storefront.php").read_text()
+    options_js = (ROOT / "storefront" / "src" / "options.js").read_text()
+    demo_page = (ROOT / "sandbox" / "demo_page.py").read_text()
+    assert "public const ADD_TO_CART_FORM = '#product_addtocart_form';" in view_model
+    assert "['form' => self::ADD_TO_CART_FORM, 'children' => $children]" in view_model
+    assert "['sku' => (string)$child->getSku(), 'options' => $options]" in view_model
+    for read in ("config.form", "config.children", "candidate.options", "super_attribute[${id}]"):
+        assert read in options_js
+    assert 'id="product_addtocart_form"' in demo_page
+    assert 'name="super_attribute[{attribute_id}]"' in demo_page
+    assert "import { followOptions } from './options.js';" in (ROOT / "storefront" / "src" / "main.jsx").read_text()
+
+
+def magento_modules_used() -> set[str]:
+    """Every Magento module the module's code and configuration name (PHP classes, XML schemas and
+    resources), as Composer package names."""
+    sources = sorted(path for path in MODULE.rglob("*") if path.suffix in (".php", ".xml", ".phtml"))
+    text = "\n".join(path.read_text() for path in sources)
+    names = set(re.findall(r"\bMagento\\([A-Z][A-Za-z]+)\\", text))
+    names |= set(re.findall(r"urn:magento:module:Magento_([A-Za-z]+)", text))
+    names |= set(re.findall(r"\bMagento_([A-Za-z]+)::", text))
+    names -= {"AdobeCommerceEventsClient", "AdobeCommerceWebhooks"}  # Adobe's own: suggested, see composer.json
+    return {"magento/framework" if name == "Framework" else
+            "magento/module-" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower() for name in names}
+
+
+def test_composer_requires_every_magento_module_the_code_uses_and_no_other() -> None:
+    composer = json.loads((MODULE / "composer.json").read_text())
+    required = {name for name in composer["require"] if name != "php"}
+    assert required == magento_modules_used()
+    assert set(composer["suggest"]) == {"magento/module-adobe-commerce-events-client",
+                                        "magento/module-adobe-commerce-webhooks"}
+
+
+def test_the_storefront_api_is_allowed_by_csp_from_the_configured_url_not_a_fixed_region() -> None:
+    di = parse("etc/di.xml")
+    (item,) = [item for item in di.iter("item") if item.get("name") == "oms_bridge_storefront_api"]
+    collector = php_class_file(str(item.text))
+    source = collector.read_text()
+    assert "implements PolicyCollectorInterface" in source
+    assert "new FetchPolicy('connect-src', false, [$origin])" in source
+    assert "$this->config->storefrontApiUrl(" in source
+    assert not (MODULE / "etc" / "csp_whitelist.xml").exists()
+
+
+def test_npm_run_build_commerce_writes_where_git_tracks_nothing() -> None:
+    """The build empties its output folder (vite's emptyOutDir): nothing tracked may live there."""
+    package = json.loads((ROOT / "storefront" / "package.json").read_text())
+    assert package["scripts"]["build:commerce"] == "vite build --outDir ../commerce/view/frontend/web/storefront"
+    tracked = subprocess.run(["git", "ls-files", "commerce/view/frontend/web/storefront"], cwd=ROOT,  # noqa: S607
+                             capture_output=True, text=True, check=True).stdout
+    assert tracked == ""
+    assert "/view/frontend/web/storefront/" in (MODULE / ".gitignore").read_text().splitlines()
+
+
+def test_the_composer_package_ships_the_built_bundle(tmp_path: Path) -> None:
+    from tools import commerce_module
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "omsbridge-storefront.js").write_text("var OmsBridgeStorefront = {};")
+    (bundle / "omsbridge-storefront.css").write_text(".omsb {}")
+
+    assert commerce_module.main(["--bundle", str(bundle), "--output", str(tmp_path / "dist")]) == 0
+
+    (archive,) = (tmp_path / "dist").glob("*.zip")
+    assert archive.name == "oms-bridge-module-connector-1.0.0.zip"
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        assert json.loads(zipped.read("composer.json"))["name"] == "oms-bridge/module-connector"
+        assert zipped.read("view/frontend/web/storefront/omsbridge-storefront.js") == b"var OmsBridgeStorefront = {};"
+    assert {"registration.php", "etc/module.xml", "etc/di.xml", "view/frontend/web/storefront/omsbridge-storefront.css",
+            "ViewModel/Storefront.php"} <= names
+    assert not [name for name in names if any(part.startswith(".") for part in name.split("/"))]
+
+
+def test_the_composer_package_refuses_to_ship_without_the_bundle(tmp_path: Path) -> None:
+    from tools import commerce_module
+
+    assert commerce_module.main(["--bundle", str(tmp_path), "--output", str(tmp_path / "dist")]) == 1
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_install_docs_name_what_makes_commerce_send_the_events() -> None:
+    readme = (MODULE / "README.md").read_text()
+    for step in ("bin/magento events:create-event-provider", "bin/magento events:metadata:populate",
+                 "event_data_batch_send", "composer config repositories.oms-bridge artifact",
+                 "python tools/commerce_module.py"):
+        assert step in readme, step

@@ -150,7 +150,7 @@ READS = {
     "StockCheckFunction": {"commerce", "sterling"},
     "StorefrontFunction": {"commerce", "sterling"},
     "OrderStatusFunction": {"commerce"},
-    "OrderExportFunction": {"sterling"},
+    "OrderExportFunction": {"commerce", "sterling"},
     "StockSyncFunction": {"commerce", "sterling"},
     "ShipmentSyncFunction": {"commerce", "sterling"},
     "CarrierFunction": {"commerce", "sterling", "partners"},

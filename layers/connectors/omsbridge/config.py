@@ -117,9 +117,13 @@ class Settings(BaseModel):
 
     @property
     def served_enterprises(self) -> frozenset[str]:
-        """The Sterling enterprise codes whose documents this bridge applies."""
+        """The Sterling enterprise codes whose documents this bridge applies: the configured one, the
+        extra ones, and each the ``websites`` mapping table maps a Commerce website to."""
+        from omsbridge import websites
+
         extra = (code.strip() for code in self.sterling_extra_enterprise_codes.split(","))
-        return frozenset({self.sterling_enterprise_code.strip(), *(code for code in extra if code)})
+        return frozenset({self.sterling_enterprise_code.strip(), *(code for code in extra if code),
+                          *websites.enterprises()})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

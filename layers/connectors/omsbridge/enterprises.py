@@ -2,8 +2,8 @@
 
 A Sterling instance usually runs several enterprises (brands, countries, B2B) and its transaction
 events fire for all of them. A document of an enterprise this bridge does not serve
-(``Settings.served_enterprises``: ``STERLING_ENTERPRISE_CODE`` plus
-``STERLING_EXTRA_ENTERPRISE_CODES``) must never touch Commerce or a partner: the flow parks it in
+(``Settings.served_enterprises``: ``STERLING_ENTERPRISE_CODE``, ``STERLING_EXTRA_ENTERPRISE_CODES``
+and the enterprises of the ``websites`` mapping table) must never touch Commerce or a partner: the flow parks it in
 its DLQ with the reason (an HTTP callback answers 4xx with it).
 
 The enterprise is the document's ``EnterpriseCode``; an availability change names its
@@ -50,5 +50,6 @@ def check(document: Any, what: str) -> None:
     if enterprise and enterprise not in served:
         raise ForeignEnterprise(
             f"{what} is of Sterling enterprise {enterprise[:64]!r}, not one this bridge serves "
-            f"({', '.join(sorted(served))}; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES)",
+            f"({', '.join(sorted(served))}; STERLING_ENTERPRISE_CODE, STERLING_EXTRA_ENTERPRISE_CODES, the websites "
+            "mapping table)",
             system="sterling", code="foreign_enterprise")

@@ -14,7 +14,6 @@ Installed on a ``CommerceSim`` by ``CommerceReturns(sim)``:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +63,11 @@ class CommerceReturns:
             sim.route(method, template, handler)
 
     def _emit(self, event_type: str, document: dict[str, Any]) -> None:
-        event = self.sim._event(copy.deepcopy(document))
-        event["type"] = event_type
-        self.sim._outbox.append(event)
+        self.sim._outbox.append(self.sim._event(document, event_type, store_id=self._store_of(document)))
+
+    def _store_of(self, document: dict[str, Any]) -> Any:
+        order = self.sim.orders.get(int(document.get("order_id") or 0))
+        return document.get("store_id") or (order or {}).get("store_id")
 
     # -- invoices and credit memos ------------------------------------------------------------------
 

@@ -31,11 +31,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from sandbox.sim.base import HttpError, JsonBody, Request, Response, Simulator
-from sandbox.sim.commerce import catalog, orders, search, statuses
+from sandbox.sim.commerce import catalog, orders, search, statuses, stores
 from sandbox.sim.commerce.oauth import OAuth1Verifier
 from sandbox.sim.commerce.returns import CommerceReturns
 
-ORDER_SAVED = "com.adobe.commerce.observer.sales_order_save_commit_after"
+EVENT_PREFIX = "com.adobe.commerce."
+ORDER_SAVED = f"{EVENT_PREFIX}observer.sales_order_save_commit_after"
 IMS_TOKEN_PATH = "/ims/token/v3"  # noqa: S105 (a URL path)
 BULK_SOURCE_ITEMS_TOPIC = "async.magento.inventoryapi.api.sourceitemssaveinterface.execute.post"
 SOURCE_ITEM_TYPE = "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface"
@@ -199,6 +200,10 @@ class CommerceSim(Simulator):
         ):
             self.route(method, template, handler)
         catalog.register(self)
+        self.stores = stores.register(self)
+        # The fields each event subscription keeps (io_events.xml), by event name without the
+        # "com.adobe.commerce." prefix; an event not named here carries the whole document.
+        self.event_fields: dict[str, list[str]] = {}
         # Invoice and credit memo documents and events, RMAs (sandbox/sim/commerce/returns.py).
         self.returns = CommerceReturns(self)
 
@@ -216,7 +221,7 @@ class CommerceSim(Simulator):
 
     def dispatch(self, request: Request) -> Response:
         path = canonical_path(request.path)
-        if path is None:
+        if path is None or not self.stores.known_path(request.path):
             return self.not_found(request)
         for route in self.routes:
             match = route.pattern.match(path) if route.method == request.method else None
@@ -313,9 +318,12 @@ class CommerceSim(Simulator):
 
     def load_seed(self, seed: dict[str, Any]) -> None:
         """ARCHITECTURE §7 keys: ``products``, ``orders`` (REST form), ``sources``, ``source_items``;
-        and ``config`` (store configuration: the Web API input limits of ``InputLimits.from_seed``)."""
+        also ``websites`` and ``store_views`` (sandbox/sim/commerce/stores.py), ``event_fields`` and
+        ``config`` (store configuration: the Web API input limits of ``InputLimits.from_seed``)."""
         with self.lock:
             self.input_limits = InputLimits.from_seed(seed.get("config") or {})
+            self.stores.load_seed(seed)
+            self.event_fields.update({name: list(fields) for name, fields in seed.get("event_fields", {}).items()})
             for product in seed.get("products", []):
                 self.products[product["sku"]] = {"id": self.next_id("product"), "type_id": "simple", **product}
             for order in seed.get("orders", []):
@@ -341,29 +349,33 @@ class CommerceSim(Simulator):
                 raise ValueError(f"order {stored['increment_id']} already exists")
             self.orders[entity_id] = stored
             self.models[entity_id] = model
-            return self._event(model)
+            return self._event(model, store_id=stored.get("store_id"))
 
     def find_order(self, increment_id: str) -> dict[str, Any] | None:
         with self.lock:
             return next((o for o in self.orders.values() if o["increment_id"] == increment_id), None)
 
-    def _event(self, model: dict[str, Any]) -> dict[str, Any]:
+    def _event(self, model: dict[str, Any], event_type: str = ORDER_SAVED, *, store_id: Any = None
+               ) -> dict[str, Any]:
+        """The I/O event for a saved ``model``, narrowed to its subscription's ``event_fields``."""
+        fields = self.event_fields.get(event_type.removeprefix(EVENT_PREFIX))
+        value = narrowed(model, fields) if fields is not None else copy.deepcopy(model)
+        metadata = self.stores.metadata(model.get("store_id") if store_id is None else store_id)
         return {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
             "source": f"urn:uuid:{self.instance_id}",
-            "type": ORDER_SAVED,
+            "type": event_type,
             "datacontenttype": "application/json",
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "event_id": str(uuid.uuid4()),
             "recipient_client_id": self.io_client_id,
             "data": {
                 "key": str(uuid.uuid4()),
-                "value": copy.deepcopy(model),
+                "value": value,
                 "source": "sandbox.commerce",
                 "_metadata": {"commerceEdition": "Adobe Commerce", "commerceVersion": "2.4.9",
-                              "eventsClientVersion": "1.12.0", "storeId": "1", "websiteId": "1",
-                              "storeGroupId": "1"},
+                              "eventsClientVersion": "1.12.0", **metadata},
             },
         }
 
@@ -372,7 +384,7 @@ class CommerceSim(Simulator):
         order["updated_at"] = orders.now_text()
         entity_id = order["entity_id"]
         self.models[entity_id] = orders.refreshed(self.models[entity_id], order)
-        self._outbox.append(self._event(self.models[entity_id]))
+        self._outbox.append(self._event(self.models[entity_id], store_id=order.get("store_id")))
 
     def _order(self, raw_id: str) -> dict[str, Any]:
         order = self.orders.get(_int(raw_id))
@@ -855,3 +867,17 @@ def select_fields(value: Any, fields: dict[str, Any] | None) -> Any:
     if isinstance(value, dict):
         return {name: select_fields(value[name], sub) for name, sub in fields.items() if name in value}
     return value
+
+
+def narrowed(model: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """``model`` with only the subscribed ``fields`` (io_events.xml names: ``increment_id``,
+    ``items[].sku``, ``payment.method``), as Commerce's events client sends it."""
+    tree: dict[str, Any] = {}
+    for name in fields:
+        node = tree
+        parts = [part.removesuffix("[]") for part in name.split(".")]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {}) if node.get(part, {}) is not None else {}
+        node.setdefault(parts[-1], None)
+    result: dict[str, Any] = select_fields(copy.deepcopy(model), tree)
+    return result

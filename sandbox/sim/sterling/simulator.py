@@ -658,10 +658,10 @@ class SterlingSim(Simulator):
             return documents
 
     def include_in_shipment(self, order_no: str, *, release_no: int | None = None,
-                            shipment_no: str | None = None) -> dict[str, Any]:
+                            shipment_no: str | None = None, enterprise_code: str | None = None) -> dict[str, Any]:
         """What a DC does with a release: a shipment of all its released quantity (3200 → 3350)."""
         with self._transaction():
-            order = self.order(order_no)
+            order = self.order(order_no, enterprise_code=enterprise_code)
             releases = [release for release in order.releases
                         if (release_no is None or release.release_no == release_no)
                         and any(line.quantity(RELEASED, release.key) for line in order.lines)]

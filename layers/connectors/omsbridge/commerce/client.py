@@ -168,6 +168,8 @@ class CommerceClient:
         self.policy = policy or RetryPolicy()
         self._on_retry = on_retry
         self._children: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._regions: dict[str, dict[str, str]] = {}
+        self._stores: dict[str, dict[int, dict[str, Any]]] = {}
         self._http = new_client(
             auth=auth, timeout=timeout or timeouts(), transport=transport,
             headers={"Accept": "application/json", "User-Agent": f"oms-bridge/{__version__}",
@@ -255,15 +257,21 @@ class CommerceClient:
 
     # -- catalog --------------------------------------------------------------------------------
 
-    def configurable_children(self, parent_sku: str, *, fresh: bool = False) -> list[dict[str, Any]]:
+    def configurable_children(self, parent_sku: str, *, fresh: bool = False,
+                              missing_ok: bool = False) -> list[dict[str, Any]]:
         """The simple products of a configurable (``GET /V1/configurable-products/{sku}/children``:
-        a list of products with ``id``, ``sku`` and ``custom_attributes``), kept for
-        ``CHILDREN_TTL_SECONDS``; ``fresh`` asks Commerce again. Raises on Commerce's 404 for an
-        unknown parent."""
+        a list of products with ``id``, ``sku`` and ``custom_attributes``; none for a product that
+        is not configurable), kept for ``CHILDREN_TTL_SECONDS``; ``fresh`` asks Commerce again.
+        Commerce's 404 for an unknown SKU raises, or with ``missing_ok`` means no children."""
         cached = self._children.get(parent_sku)
         if cached is not None and not fresh and cached[0] > time.monotonic():
             return cached[1]
-        answer = self.get(f"/configurable-products/{_segment(parent_sku)}/children")
+        try:
+            answer = self.get(f"/configurable-products/{_segment(parent_sku)}/children")
+        except PermanentError as exc:
+            if not (missing_ok and exc.status == 404):
+                raise
+            answer = []
         if not isinstance(answer, list):
             raise PermanentError(f"commerce answered {type(answer).__name__} for the children of {parent_sku}",
                                  system=SYSTEM, body=answer, code="bad_answer")
@@ -272,6 +280,51 @@ class CommerceClient:
             self._children.clear()
         self._children[parent_sku] = (time.monotonic() + CHILDREN_TTL_SECONDS, children)
         return children
+
+    # -- directory ------------------------------------------------------------------------------
+
+    def region_codes(self, country_id: str) -> dict[str, str]:
+        """Region name → code in ``country_id`` (``GET /V1/directory/countries/{id}``'s
+        ``available_regions``), asked once per container: the directory changes with upgrades, not
+        with orders. A country Commerce does not know (404) or lists no regions for has none."""
+        key = country_id.strip().upper()
+        cached = self._regions.get(key)
+        if cached is not None:
+            return cached
+        try:
+            answer = self.get(f"/directory/countries/{_segment(key)}")
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            answer = {}
+        listed = answer.get("available_regions") if isinstance(answer, dict) else None
+        codes = {str(row["name"]): str(row["code"]) for row in listed or []
+                 if isinstance(row, dict) and row.get("name") and row.get("code")}
+        self._regions[key] = codes
+        return codes
+
+    # -- stores ---------------------------------------------------------------------------------
+
+    def store_views(self, *, fresh: bool = False) -> dict[int, dict[str, Any]]:
+        """Every store view by id (``GET /V1/store/storeViews``: ``code``, ``website_id``, ...), asked
+        once per container unless ``fresh``."""
+        return self._listed("/store/storeViews", fresh=fresh)
+
+    def websites(self, *, fresh: bool = False) -> dict[int, dict[str, Any]]:
+        """Every website by id (``GET /V1/store/websites``: ``code``, ``name``, ...)."""
+        return self._listed("/store/websites", fresh=fresh)
+
+    def _listed(self, path: str, *, fresh: bool) -> dict[int, dict[str, Any]]:
+        cached = self._stores.get(path)
+        if cached is not None and not fresh:
+            return cached
+        answer = self.get(path)
+        if not isinstance(answer, list):
+            raise PermanentError(f"commerce answered {type(answer).__name__} for {path}", system=SYSTEM,
+                                 body=answer, code="bad_answer")
+        rows = {int(row["id"]): row for row in answer if isinstance(row, dict) and str(row.get("id", "")).isdigit()}
+        self._stores[path] = rows
+        return rows
 
     # -- orders ---------------------------------------------------------------------------------
 

@@ -44,10 +44,11 @@ def _sterling() -> SterlingClient:
     return sterling.client()
 
 
-def _commerce() -> CommerceClient:
+def _commerce(enterprise_code: str = "") -> CommerceClient:
+    """Commerce as seen by the shipment's enterprise (its website's REST store code)."""
     from omsbridge import commerce
 
-    return commerce.client()
+    return commerce.client_for(enterprise_code)
 
 
 # -- labels ------------------------------------------------------------------------------------
@@ -191,8 +192,8 @@ def _note(update: TrackingUpdate, shipment: Shipment, container_no: str) -> dict
 
 
 def _comment(update: TrackingUpdate, shipment: Shipment, container_no: str, order_no: str) -> dict[str, Any]:
-    client = _commerce()
     ref = state.get_order(order_no)
+    client = _commerce(shipment.enterprise_code.strip() or (ref.enterprise_code if ref else ""))
     entity_id = ref.entity_id if ref is not None and ref.entity_id is not None else client.find_order_entity_id(
         order_no)
     if entity_id is None:

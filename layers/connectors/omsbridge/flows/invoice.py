@@ -11,6 +11,8 @@ later, refunded against). What decides:
   however often it is saved; and keep the order's payment state (invoiced, captured) in
   ``OrderRef.payment`` for the life of the order, read from Commerce, the payment system of record.
 
+An event narrowed by its subscription is completed from Commerce first (``omsbridge.commerce.documents``).
+
 ``sales_order_creditmemo_save_commit_after``: the same, once per credit memo (scope ``creditmemo``),
 except for a memo this integration made for a Sterling return (the loop breaker, checked in this
 order): one carrying ``ECHO_MARKER`` in its comments is dropped; one whose id was remembered when it
@@ -24,8 +26,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from omsbridge import aws, config, idempotency, state
+from omsbridge.commerce import documents
 from omsbridge.errors import PermanentError, RetryableError, ValidationError
-from omsbridge.events import ECHO_MARKER, CommerceEvent, EventBridgeEvent
+from omsbridge.events import ECHO_MARKER, EventBridgeEvent
 from omsbridge.http import AmbiguousCallError
 from omsbridge.mapping import invoice as mapping
 from omsbridge.mapping.invoice import DocumentItem, Kind, SalesDocument
@@ -55,7 +58,7 @@ def _sterling() -> SterlingClient:
 
 
 def invoice_saved(event: EventBridgeEvent) -> dict[str, Any]:
-    document = mapping.parse_invoice(CommerceEvent.model_validate(event.detail).data.value)
+    document = mapping.parse_invoice(documents.of_event(documents.INVOICE, event.detail, _commerce))
     correlate(f"invoice {document.number}")
     summary: dict[str, Any] = {"invoice": document.number}
     if document.canceled:
@@ -68,7 +71,7 @@ def invoice_saved(event: EventBridgeEvent) -> dict[str, Any]:
 
 
 def creditmemo_saved(event: EventBridgeEvent) -> dict[str, Any]:
-    document = mapping.parse_creditmemo(CommerceEvent.model_validate(event.detail).data.value)
+    document = mapping.parse_creditmemo(documents.of_event(documents.CREDIT_MEMO, event.detail, _commerce))
     correlate(f"credit memo {document.number}")
     summary: dict[str, Any] = {"credit_memo": document.number}
     if document.commented(ECHO_MARKER) or is_ours(document.entity_id):

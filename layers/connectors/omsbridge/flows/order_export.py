@@ -12,13 +12,18 @@ order change nothing. What decides:
   Commerce-side change (a comment, an invoice...). Equal to the synced one: the echo of a write
   OrderStatusFunction made into Commerce, dropped. Otherwise cancel / hold / unhold, once.
 * older than the newest event already handled for the order (Commerce ``updated_at``) → stale.
+
+An event narrowed by its subscription (no items, addresses, payment...) is completed first: the
+order is read from Commerce (``omsbridge.commerce.documents``) and that is what is exported. The
+order's website decides its Sterling enterprise and seller (``omsbridge.websites``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omsbridge import config, idempotency, state, sterling, timeutil
+from omsbridge import config, idempotency, state, sterling, timeutil, websites
+from omsbridge.commerce import documents
 from omsbridge.errors import ValidationError
 from omsbridge.events import ECHO_MARKER, CommerceEvent, EventBridgeEvent
 from omsbridge.mapping import order as mapping
@@ -26,6 +31,9 @@ from omsbridge.mapping.order import CommerceOrder
 from omsbridge.observability import Outcome, correlate, count, logger
 from omsbridge.state import OrderRef
 from omsbridge.sterling import RECORD_EXISTS, SterlingClient, SterlingError
+
+if TYPE_CHECKING:
+    from omsbridge.commerce import CommerceClient
 
 EXPORT_SCOPE = "order_export"
 CHANGE_SCOPE = "order_change"
@@ -36,9 +44,15 @@ def _sterling() -> SterlingClient:
     return sterling.client()
 
 
+def _commerce() -> CommerceClient:
+    from omsbridge import commerce
+
+    return commerce.client()
+
+
 def handle(event: EventBridgeEvent) -> dict[str, Any]:
     cloud_event = CommerceEvent.model_validate(event.detail)
-    order = mapping.parse_order(cloud_event.data.value)
+    order = mapping.parse_order(_order_value(cloud_event))
     correlate(order.increment_id)
     ref = state.get_order(order.increment_id)
     if ref is None:
@@ -51,6 +65,11 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
         if created:
             return {"status": "exported", "order_no": ref.order_no, "lines": len(ref.lines)}
     return _follow(order, ref, cloud_event.id)
+
+
+def _order_value(cloud_event: CommerceEvent) -> dict[str, Any]:
+    value, read = documents.complete(documents.ORDER, cloud_event.data.value, _commerce)
+    return mapping.from_rest(value) if read else value
 
 
 def _not_exportable_yet(order: CommerceOrder) -> dict[str, Any] | None:
@@ -69,10 +88,12 @@ def _not_exportable_yet(order: CommerceOrder) -> dict[str, Any] | None:
 
 def _export(order: CommerceOrder, cloud_event: CommerceEvent) -> tuple[OrderRef, bool]:
     settings = config.settings()
+    site = websites.of_order(order.store_id, (cloud_event.data.model_extra or {}).get("_metadata"), _commerce)
     exported = mapping.create_order_input(
-        order, enterprise_code=settings.sterling_enterprise_code, hold_amount=settings.order_hold_amount,
-        product_class=settings.sterling_product_class,
+        order, enterprise_code=site.enterprise_code, seller_organization_code=site.seller_organization_code,
+        currency=site.currency, hold_amount=settings.order_hold_amount, product_class=settings.sterling_product_class,
         payment_type_fallback=settings.sterling_payment_type_fallback, fallback_date=cloud_event.time,
+        regions={country: _commerce().region_codes(country) for country in mapping.regions_to_resolve(order)},
     )
 
     def create() -> dict[str, Any]:
@@ -87,7 +108,7 @@ def _export(order: CommerceOrder, cloud_event: CommerceEvent) -> tuple[OrderRef,
     ref = OrderRef(
         increment_id=order.increment_id,
         order_no=order.increment_id,
-        enterprise_code=settings.sterling_enterprise_code,
+        enterprise_code=site.enterprise_code,
         entity_id=order.order_entity_id(),
         order_header_key=result["order_header_key"],
         lines=exported.lines,
@@ -111,7 +132,7 @@ def _create_order(body: dict[str, Any]) -> str | None:
         # a timeout, or an idempotency record gone). Success, once the order is really there.
         if exc.code != RECORD_EXISTS:
             raise
-        existing = client.find_order(body["OrderNo"])
+        existing = client.find_order(body["OrderNo"], enterprise_code=body["EnterpriseCode"])
         if existing is None:
             raise
         logger.info("order already in Sterling", extra={"code": exc.code})
@@ -187,7 +208,8 @@ def _holds_to_resolve(ref: OrderRef) -> list[str]:
     Resolving a hold type the order does not have would apply it (IBM support swg21991521)."""
     if ref.sterling_holds is not None:
         return list(ref.sterling_holds)
-    return [hold.hold_type for hold in _sterling().get_order_holds(ref.order_no).active_holds]
+    holds = _sterling().get_order_holds(ref.order_no, enterprise_code=ref.enterprise_code)
+    return [hold.hold_type for hold in holds.active_holds]
 
 
 def _holds_after(ref: OrderRef, change: mapping.Change) -> None:

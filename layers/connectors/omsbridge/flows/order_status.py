@@ -41,10 +41,11 @@ HANDLED = frozenset({
 })
 
 
-def _commerce() -> CommerceClient:
+def _commerce(enterprise_code: str = "") -> CommerceClient:
+    """Commerce as seen by the order's enterprise (its website's REST store code)."""
     from omsbridge import commerce
 
-    return commerce.client()
+    return commerce.client_for(enterprise_code)
 
 
 def handle(event: EventBridgeEvent) -> dict[str, Any]:
@@ -81,8 +82,8 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
 
 
 def _apply(change: SterlingChange, previous: Snapshot | None) -> dict[str, Any]:
-    client = _commerce()
     ref = state.get_order(change.order_no)
+    client = _commerce(change.enterprise_code or (ref.enterprise_code if ref else ""))
     entity_id = _entity_id(client, ref, change.order_no)
     current = status.commerce_order(client.get_order(entity_id))
     plan = status.plan(change, current, previous)

@@ -14,6 +14,9 @@
   back from Commerce (the memos carrying its comment), so a retry after a timeout never credits
   twice. The memo carries ``ECHO_MARKER`` and its id is remembered, so its own Commerce event is not
   sent back to Sterling as a new credit memo.
+
+Commerce events narrowed by their subscription are completed from Commerce first
+(``omsbridge.commerce.documents``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from omsbridge import aws, config, idempotency, state
+from omsbridge.commerce import documents
 from omsbridge.commerce.search import Filter
 from omsbridge.errors import PermanentError, RetryableError, ValidationError
-from omsbridge.events import COMMERCE_SOURCE, STERLING_SOURCE, CommerceEvent, EventBridgeEvent, SterlingEvent
+from omsbridge.events import COMMERCE_SOURCE, STERLING_SOURCE, EventBridgeEvent, SterlingEvent
 from omsbridge.flows import invoice
 from omsbridge.http import AmbiguousCallError
 from omsbridge.mapping import returns as mapping
@@ -47,10 +51,10 @@ RECEIVED = "return.received"
 REFUNDED = "return.refunded"
 
 
-def _commerce() -> CommerceClient:
+def _commerce(enterprise_code: str = "") -> CommerceClient:
     from omsbridge import commerce
 
-    return commerce.client()
+    return commerce.client_for(enterprise_code)
 
 
 def _sterling() -> SterlingClient:
@@ -90,7 +94,7 @@ def put_return(ref: ReturnRef) -> None:
 
 
 def rma_saved(event: EventBridgeEvent) -> dict[str, Any]:
-    rma = mapping.parse_rma(CommerceEvent.model_validate(event.detail).data.value)
+    rma = mapping.parse_rma(documents.of_event(documents.RMA, event.detail, _commerce))
     return_no = mapping.return_no(rma)
     correlate(return_no)
     key = f"{return_no}|{mapping.rma_key(rma)}"
@@ -115,7 +119,7 @@ def _follow(rma: Rma, return_no: str) -> dict[str, Any]:
         if created:
             changes.append("created")
     client = _sterling()
-    current = client.get_order_details(return_no, RETURN_ORDER)
+    current = client.get_order_details(return_no, RETURN_ORDER, enterprise_code=ref.enterprise_code)
     authorize = mapping.to_authorize(rma, ref.lines, current)
     if authorize:
         client.invoke("changeOrderStatus", mapping.authorize_input(return_no, ref.enterprise_code, authorize),
@@ -140,20 +144,21 @@ def _follow(rma: Rma, return_no: str) -> dict[str, Any]:
 def _create(rma: Rma, return_no: str) -> tuple[ReturnRef, bool]:
     order_no = rma.order_increment_id or _order_no(rma)
     client = _sterling()
-    sales = client.get_order_details(order_no)
     order_ref = state.get_order(order_no)
+    # A return order belongs to its sales order's enterprise (its website's, omsbridge.websites).
+    enterprise = order_ref.enterprise_code if order_ref else client.enterprise_code
+    sales = client.get_order_details(order_no, enterprise_code=enterprise)
     lines = mapping.return_lines(rma, order_ref.lines if order_ref else [], sales)
     if not lines:
         raise PermanentError(f"return {rma.increment_id} requests no quantity", system="mapping",
                              code="nothing_to_return")
     warnings: list[str] = []
-    body = mapping.create_input(rma, lines, sales, return_no=return_no, enterprise_code=client.enterprise_code,
-                                warnings=warnings)
+    body = mapping.create_input(rma, lines, sales, return_no=return_no, enterprise_code=enterprise, warnings=warnings)
     for warning in warnings:
         logger.warning(warning)
         count(Outcome.UNMAPPED)
     header_key, created = _create_return_order(client, body)
-    ref = ReturnRef(return_no=return_no, order_no=order_no, enterprise_code=client.enterprise_code,
+    ref = ReturnRef(return_no=return_no, order_no=order_no, enterprise_code=enterprise,
                     rma_id=rma.entity_id, rma_increment_id=rma.increment_id, return_header_key=header_key,
                     lines=lines)
     put_return(ref)
@@ -168,8 +173,8 @@ def _order_no(rma: Rma) -> str:
 
 def _create_return_order(client: SterlingClient, body: dict[str, Any]) -> tuple[str | None, bool]:
     """createOrder is not idempotent: look first, and look again after an ambiguous answer."""
-    return_no = body["OrderNo"]
-    existing = client.find_order(return_no, RETURN_ORDER)
+    return_no, enterprise = body["OrderNo"], body["EnterpriseCode"]
+    existing = client.find_order(return_no, RETURN_ORDER, enterprise_code=enterprise)
     if existing is not None:
         return existing.order_header_key or None, False
     try:
@@ -177,7 +182,7 @@ def _create_return_order(client: SterlingClient, body: dict[str, Any]) -> tuple[
     except (AmbiguousCallError, SterlingError) as exc:
         if isinstance(exc, SterlingError) and exc.code != RECORD_EXISTS:
             raise
-        existing = client.find_order(return_no, RETURN_ORDER)
+        existing = client.find_order(return_no, RETURN_ORDER, enterprise_code=enterprise)
         if existing is None:
             raise
         return existing.order_header_key or None, True
@@ -231,7 +236,7 @@ def _refund(document: Order, return_no: str, done: dict[tuple[int, int], Decimal
     if not targets:
         return summary
     order_ref = state.get_order(ref.order_no)
-    client = _commerce()
+    client = _commerce(ref.enterprise_code)
     entity_id = order_ref.entity_id if order_ref and order_ref.entity_id else client.find_order_entity_id(ref.order_no)
     if entity_id is None:
         raise PermanentError(f"Commerce has no order {ref.order_no}", system="commerce", code="order_not_found")

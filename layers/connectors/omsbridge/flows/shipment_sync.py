@@ -49,10 +49,11 @@ HANDLED = frozenset({SHIPPED, READY_FOR_PICKUP, CREATED})
 CANCELLED = "9000"
 
 
-def _commerce() -> CommerceClient:
+def _commerce(enterprise_code: str = "") -> CommerceClient:
+    """Commerce as seen by the shipment's enterprise (its website's REST store code)."""
     from omsbridge import commerce
 
-    return commerce.client()
+    return commerce.client_for(enterprise_code)
 
 
 def _sterling() -> SterlingClient:
@@ -150,9 +151,13 @@ def _ship(shipment: Shipment, order_no: str) -> dict[str, Any]:
     return summary
 
 
+def _enterprise(shipment: Shipment | None, ref: OrderRef | None) -> str:
+    return (shipment.enterprise_code.strip() if shipment else "") or (ref.enterprise_code if ref else "")
+
+
 def _create_shipment(shipment: Shipment, order_no: str, lines: list[ShipmentLine]) -> dict[str, Any]:
-    client = _commerce()
     ref = state.get_order(order_no)
+    client = _commerce(_enterprise(shipment, ref))
     entity_id = _entity_id(client, ref, order_no)
     ref_lines = ref.lines if ref else []
     order_items: list[dict[str, Any]] = []
@@ -185,8 +190,8 @@ def _existing(client: CommerceClient, entity_id: int, shipment: Shipment) -> int
 
 
 def _capture(shipment: Shipment, order_no: str, entity_id: int) -> dict[str, Any]:
-    client = _commerce()
     ref = state.get_order(order_no)
+    client = _commerce(_enterprise(shipment, ref))
     payment = ref.payment if ref else {}
     if not mapping.needs_capture(client.get_order(entity_id), payment):
         return {"captured": False, "invoice_id": None}
@@ -214,8 +219,9 @@ def _created(shipment: Shipment, order_no: str) -> dict[str, Any]:
 
 
 def _comment_created(shipment: Shipment, order_no: str) -> dict[str, Any]:
-    client = _commerce()
-    entity_id = _entity_id(client, state.get_order(order_no), order_no)
+    ref = state.get_order(order_no)
+    client = _commerce(_enterprise(shipment, ref))
+    entity_id = _entity_id(client, ref, order_no)
     text = mapping.created_comment(shipment, order_no)
     try:
         added = client.add_order_comment(entity_id, text)
@@ -243,8 +249,9 @@ def _pickup(order_no: str) -> dict[str, Any]:
 
 
 def _notify_pickup(order_no: str) -> dict[str, Any]:
-    client = _commerce()
-    entity_id = _entity_id(client, state.get_order(order_no), order_no)
+    ref = state.get_order(order_no)
+    client = _commerce(_enterprise(None, ref))
+    entity_id = _entity_id(client, ref, order_no)
     try:
         client.notify_ready_for_pickup([entity_id])
     except (AmbiguousCallError, PermanentError) as exc:

@@ -22,12 +22,13 @@ import functools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from omsbridge import config, inbound, webhooks
+from omsbridge.cache import TtlCache
 from omsbridge.errors import IntegrationError, PermanentError, ValidationError
 from omsbridge.mapping import stock_check as mapping
 from omsbridge.observability import Outcome, correlate, count, logger
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from omsbridge.sterling import SterlingClient
     from omsbridge.sterling.iv import IvClient
 
-CACHE_MAX_ENTRIES = 10_000
 
 
 class Unavailable(Exception):
@@ -66,34 +66,6 @@ class Answer:
         if timing:
             headers["server-timing"] = timing
         return {"statusCode": self.status, "headers": headers, "body": json.dumps(self.body)}
-
-
-class TtlCache[V]:
-    """A small per-container cache; entries expire ``ttl`` seconds after they were stored."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._entries: dict[str, tuple[float, V]] = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, V]:
-        now = self._clock()
-        with self._lock:
-            found = {key: self._entries.get(key) for key in keys}
-        return {key: entry[1] for key, entry in found.items() if entry is not None and entry[0] > now}
-
-    def put_many(self, values: Mapping[str, V], ttl: float) -> None:
-        if ttl <= 0:
-            return
-        expires = self._clock() + ttl
-        with self._lock:
-            if len(self._entries) + len(values) > CACHE_MAX_ENTRIES:
-                self._entries.clear()
-            self._entries.update({key: (expires, value) for key, value in values.items()})
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 availability_cache: TtlCache[Decimal] = TtlCache()
@@ -337,12 +309,7 @@ def configurable_children(parent_sku: str, *, fresh: bool = False) -> list[dict[
     """The parent's children as Commerce lists them; none when Commerce has no such configurable."""
     from omsbridge import commerce
 
-    try:
-        return commerce.client().configurable_children(parent_sku, fresh=fresh)
-    except PermanentError as exc:
-        if exc.status == 404:
-            return []
-        raise
+    return commerce.client().configurable_children(parent_sku, fresh=fresh, missing_ok=True)
 
 
 def _forget() -> None:

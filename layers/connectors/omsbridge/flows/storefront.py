@@ -1,7 +1,10 @@
 """The storefront API behind ``GET /storefront/...`` (StorefrontFunction): public, read-only.
 
 * ``stock?sku=`` — stock per location: Sterling ``getAvailableInventory`` over every node, joined
-  with the Commerce MSI sources (names, pickup store addresses);
+  with the Commerce MSI sources (names, pickup store addresses). For a configurable product (Commerce
+  lists children for it: ``GET /V1/configurable-products/{sku}/children``, kept an hour) the answer
+  is per child, all asked of Sterling at once, and what the parent shows is their sum; pickup stores
+  and delivery dates are asked of a child, never of its parent (a 400 naming the children);
 * ``pickup-locations?sku=&qty=&postcode=&country=`` (or ``&lat=&lng=``) — pickup stores near the
   shopper, nearest first, each saying whether it has the quantity: Sterling
   ``getSurroundingNodeList`` for a postcode, the MSI sources' coordinates for a position;
@@ -25,16 +28,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from omsbridge import config
+from omsbridge.cache import TtlCache
 from omsbridge.errors import IntegrationError, PermanentError, ValidationError
-from omsbridge.flows.stock_check import TtlCache
 from omsbridge.mapping import storefront as mapping
 from omsbridge.mapping.ids import node_for_source
 from omsbridge.observability import Outcome, correlate, count, logger
-from omsbridge.sterling.models import Node
 
 if TYPE_CHECKING:
     from omsbridge.commerce import CommerceClient
     from omsbridge.sterling import SterlingClient
+    from omsbridge.sterling.models import Node
 
 SLOW_CHANGING_SECONDS = 300.0
 RETRY_AFTER_SECONDS = 5
@@ -109,13 +112,27 @@ def _answer[Q: mapping.Query](route: str, model: type[Q], params: Mapping[str, s
 
 
 def _stock(query: mapping.StockQuery) -> dict[str, Any]:
-    quantities = _all_nodes(query.sku)
-    body, unmapped = mapping.stock_answer(query.sku, quantities, _sources())
+    children = _children(query.sku)
+    if children:
+        quantities = _all_nodes(children)
+        body, unmapped = mapping.configurable_stock_answer(
+            query.sku, {child: quantities[child] for child in children}, _sources())
+    else:
+        body, unmapped = mapping.stock_answer(query.sku, _all_nodes([query.sku])[query.sku], _sources())
     _unmapped(unmapped)
     return body
 
 
+def _not_a_parent(sku: str) -> None:
+    """Pickup and delivery are for what is put in the cart: one of a configurable's children."""
+    children = _children(sku)
+    if children:
+        shown = ", ".join(children[:20]) + (", ..." if len(children) > 20 else "")
+        raise BadRequest(f"sku: {sku} is a configurable product; ask for one of its options ({shown})")
+
+
 def _pickup_locations(query: mapping.PickupQuery) -> dict[str, Any]:
+    _not_a_parent(query.sku)
     settings = config.settings()
     unit = settings.storefront_distance_unit
     sources = _sources()
@@ -130,6 +147,7 @@ def _pickup_locations(query: mapping.PickupQuery) -> dict[str, Any]:
 
 
 def _delivery_estimate(query: mapping.DeliveryQuery) -> dict[str, Any]:
+    _not_a_parent(query.sku)
     store = None
     if query.store is not None:
         store = _sources().get(query.store)
@@ -155,14 +173,23 @@ def _delivery_estimate(query: mapping.DeliveryQuery) -> dict[str, Any]:
 # -- reads, cached ------------------------------------------------------------------------------------------
 
 
-def _all_nodes(sku: str) -> dict[str, Decimal]:
-    cached = availability_cache.get_many([sku])
-    if cached:
+def _children(sku: str) -> list[str]:
+    """The SKUs of a configurable's children, in Commerce's order; none for any other product."""
+    children = storefront_commerce().configurable_children(sku, missing_ok=True)
+    return list(dict.fromkeys(str(child["sku"]) for child in children if child.get("sku")))
+
+
+def _all_nodes(skus: list[str]) -> dict[str, dict[str, Decimal]]:
+    """Availability per node of each SKU; the ones not cached asked of Sterling in one call."""
+    found = availability_cache.get_many(skus)
+    missing = [sku for sku in skus if sku not in found]
+    if not missing:
         count("cache_hit")
-        return cached[sku]
-    quantities = mapping.node_quantities(storefront_sterling().get_available_inventory([sku]), sku)
-    availability_cache.put_many({sku: quantities}, config.settings().storefront_cache_seconds)
-    return quantities
+        return found
+    lines = storefront_sterling().get_available_inventory(missing)
+    fresh = {sku: mapping.node_quantities(lines, sku) for sku in missing}
+    availability_cache.put_many(fresh, config.settings().storefront_cache_seconds)
+    return {**found, **fresh}
 
 
 def _quantities(sku: str, nodes: list[str]) -> dict[str, Decimal]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -174,6 +175,28 @@ class CommerceOrder(_Model):
         return bool(self.customer_is_guest) or self.customer_id is None
 
 
+def from_rest(order: Mapping[str, Any]) -> dict[str, Any]:
+    """An order as ``GET /V1/orders/{id}`` shows it (``sales-data-order-interface``), in the observer
+    model's field names the events carry: ``billing_address`` and the first shipping assignment's
+    address become ``addresses``, the assignment's method ``shipping_method``."""
+    value = {key: item for key, item in order.items() if key != "billing_address"}
+    addresses: list[dict[str, Any]] = []
+    billing = order.get("billing_address")
+    if isinstance(billing, Mapping):
+        addresses.append({**billing, "address_type": "billing"})
+    extension = order.get("extension_attributes")
+    assignments = extension.get("shipping_assignments") if isinstance(extension, Mapping) else None
+    first = assignments[0] if isinstance(assignments, list) and assignments else None
+    shipping = first.get("shipping") if isinstance(first, Mapping) else None
+    if isinstance(shipping, Mapping):
+        if isinstance(shipping.get("address"), Mapping):
+            addresses.append({**shipping["address"], "address_type": "shipping"})
+        if shipping.get("method") and not value.get("shipping_method"):
+            value["shipping_method"] = shipping["method"]
+    value["addresses"] = addresses
+    return value
+
+
 def parse_order(value: dict[str, Any]) -> CommerceOrder:
     """Validate the order model of an event; a bad one is a ``ValidationError`` naming the field."""
     try:
@@ -213,13 +236,23 @@ def create_order_input(
     product_class: str,
     payment_type_fallback: str = "",
     fallback_date: str | None = None,
+    regions: Mapping[str, Mapping[str, str]] | None = None,
+    seller_organization_code: str = "",
+    currency: str = "",
 ) -> ExportedOrder:
     """Map ``order`` to Sterling's createOrder input, its items in ``product_class``.
     ``payment_type_fallback`` is the PaymentType of a payment method the ``payment_types`` table
     does not map; without one such an order is a ``ValidationError``. ``fallback_date`` (the event
-    time) stands in for ``created_at``, which ``sales_order_place_after`` fires before Commerce sets."""
+    time) stands in for ``created_at``, which ``sales_order_place_after`` fires before Commerce sets.
+    ``regions`` (country → region name → code, Commerce's directory) gives the code of an address
+    that names its region only (events of Commerce 2.4.5 carry no ``region_code``); a region it has
+    no code for is sent as its name, with a warning. Without ``regions`` names are sent as they are.
+    ``seller_organization_code`` (the website's) wins over the table's; ``currency`` is the one the
+    enterprise takes: an order in another is sent as charged, with a warning."""
     conf = settings()
     warnings: list[str] = []
+    if regions is not None:
+        order = _with_region_codes(order, regions, warnings)
     pickup = _pickup(order, conf)
     lines, refs = _lines(order, pickup, conf, product_class)
     order_date = order.created_at or fallback_date
@@ -228,7 +261,7 @@ def create_order_input(
 
     body: dict[str, Any] = {
         "EnterpriseCode": enterprise_code,
-        "SellerOrganizationCode": conf["seller_organization_code"] or enterprise_code,
+        "SellerOrganizationCode": seller_organization_code or conf["seller_organization_code"] or enterprise_code,
         "DocumentType": SALES_ORDER,
         "OrderNo": order.increment_id,
         "EntryType": _entry_type(order, conf),
@@ -237,6 +270,9 @@ def create_order_input(
         "PriceInfo": {"Currency": order.order_currency_code},
         **_customer(order),
     }
+    if currency and order.order_currency_code.upper() != currency.upper():
+        warnings.append(f"order in {order.order_currency_code} for enterprise {enterprise_code}, which takes "
+                        f"{currency}: sent in {order.order_currency_code}")
     carrier = _carrier(order, warnings)
     body.update(carrier)
     holds = _holds(order, hold_amount, conf)
@@ -310,6 +346,41 @@ def _holds(order: CommerceOrder, hold_amount: Decimal | None, conf: dict[str, An
         holds.append({"HoldType": conf["commerce_hold_type"], "ReasonText": conf["commerce_hold_reason"],
                       "Status": HOLD_ACTIVE})
     return holds
+
+
+def regions_to_resolve(order: CommerceOrder) -> set[str]:
+    """The countries whose directory the order's addresses need: a region named without its code."""
+    return {address.country_id.strip().upper() for address in order.addresses if _names_region_only(address)}
+
+
+def _names_region_only(address: CommerceAddress) -> bool:
+    return bool((address.region or "").strip() and not (address.region_code or "").strip()
+                and address.country_id.strip())
+
+
+def region_code(name: str, codes: Mapping[str, str]) -> str | None:
+    """The code of region ``name`` (as Commerce names it, case and spacing aside, or its code already)."""
+    wanted = " ".join(name.split()).casefold()
+    for region, code in codes.items():
+        if wanted in (" ".join(region.split()).casefold(), code.casefold()):
+            return code
+    return None
+
+
+def _with_region_codes(order: CommerceOrder, regions: Mapping[str, Mapping[str, str]],
+                       warnings: list[str]) -> CommerceOrder:
+    def resolved(address: CommerceAddress) -> CommerceAddress:
+        if not _names_region_only(address):
+            return address
+        name, country = str(address.region).strip(), address.country_id.strip().upper()
+        code = region_code(name, regions.get(country, {}))
+        if code is None:
+            warnings.append(f"{address.address_type} region {name[:64]!r} of {country} has no code in Commerce's "
+                            "directory: sent as its name")
+            return address
+        return address.model_copy(update={"region_code": code})
+
+    return order.model_copy(update={"addresses": [resolved(address) for address in order.addresses]})
 
 
 def person_info(address: CommerceAddress, email: str | None) -> dict[str, str]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -25,7 +25,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from omsbridge.errors import ValidationError
 from omsbridge.mapping.ids import node_for_source, source_for_node
 from omsbridge.mapping.tables import table
-from omsbridge.sterling.models import Node, Promise, PromiseLine
+
+if TYPE_CHECKING:
+    # Types only: the storefront's cold start loads the Sterling client on its first call.
+    from omsbridge.sterling.models import Node, Promise, PromiseLine
 
 MAX_QTY = 9999
 EARTH_RADIUS = {"MILE": 3958.8, "KM": 6371.0}
@@ -232,6 +235,24 @@ def stock_answer(sku: str, quantities: Mapping[str, Decimal], sources: Mapping[s
     body = {"sku": sku, "in_stock": total > 0, "level": level(total), "quantity": _quantity(total),
             "locations": [row for _, row in rows]}
     return body, unmapped
+
+
+def configurable_stock_answer(parent: str, children: Mapping[str, Mapping[str, Decimal]],
+                              sources: Mapping[str, Source]) -> tuple[dict[str, Any], list[str]]:
+    """A configurable's stock: each child's own answer (``children``, in the order given), and for the
+    parent their sum per location: in stock where some option is."""
+    answers = []
+    unmapped: set[str] = set()
+    for sku, quantities in children.items():
+        body, missing = stock_answer(sku, quantities, sources)
+        answers.append(body)
+        unmapped.update(missing)
+    total: dict[str, Decimal] = {}
+    for quantities in children.values():
+        for node, quantity in quantities.items():
+            total[node] = total.get(node, Decimal(0)) + max(quantity, Decimal(0))
+    body, _ = stock_answer(parent, total, sources)
+    return {**body, "configurable": True, "children": answers}, sorted(unmapped)
 
 
 # -- pickup stores -----------------------------------------------------------------------------------------

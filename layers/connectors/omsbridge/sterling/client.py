@@ -209,21 +209,28 @@ class SterlingClient:
 
     def get_order_details(
         self, order_no: str, document_type: str = SALES_ORDER, *, template_key: str = templates.ORDER_LINES,
+        enterprise_code: str | None = None,
     ) -> Order:
-        """The order with its lines and their statuses per node (``OrderStatuses``)."""
-        body = {"OrderNo": order_no, "EnterpriseCode": self.enterprise_code, "DocumentType": document_type}
+        """The order with its lines and their statuses per node (``OrderStatuses``). Orders are keyed by
+        enterprise: ``enterprise_code`` names the order's when it is not the client's."""
+        body = {"OrderNo": order_no, "EnterpriseCode": enterprise_code or self.enterprise_code,
+                "DocumentType": document_type}
         answer = self.invoke("getOrderDetails", body, template_key=template_key, idempotent=True)
         return Order.model_validate(_having(answer, "getOrderDetails", template_key, "OrderLines", "OrderStatuses"))
 
-    def get_order_holds(self, order_no: str, document_type: str = SALES_ORDER) -> Order:
+    def get_order_holds(self, order_no: str, document_type: str = SALES_ORDER, *,
+                        enterprise_code: str | None = None) -> Order:
         """The order's hold types (``OrderHoldTypes``), applied and resolved."""
-        body = {"OrderNo": order_no, "EnterpriseCode": self.enterprise_code, "DocumentType": document_type}
+        body = {"OrderNo": order_no, "EnterpriseCode": enterprise_code or self.enterprise_code,
+                "DocumentType": document_type}
         answer = self.invoke("getOrderDetails", body, template_key=templates.ORDER_HOLDS, idempotent=True)
         return Order.model_validate(_having(answer, "getOrderDetails", templates.ORDER_HOLDS, "OrderHoldTypes"))
 
-    def find_order(self, order_no: str, document_type: str = SALES_ORDER) -> Order | None:
+    def find_order(self, order_no: str, document_type: str = SALES_ORDER, *,
+                   enterprise_code: str | None = None) -> Order | None:
         """The order if it exists (getOrderList, which answers an empty list instead of an error)."""
-        body = {"OrderNo": order_no, "EnterpriseCode": self.enterprise_code, "DocumentType": document_type}
+        body = {"OrderNo": order_no, "EnterpriseCode": enterprise_code or self.enterprise_code,
+                "DocumentType": document_type}
         answer = self.invoke("getOrderList", body, idempotent=True)
         orders = as_list(answer.get("Order")) if isinstance(answer, dict) else as_list(answer)
         return Order.model_validate(orders[0]) if orders else None

@@ -243,13 +243,14 @@ def _handler_class(simulator: Simulator) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "status":
                 headers = {"Retry-After": f"{fault.retry_after}"} if fault.retry_after is not None else {}
                 response = Response(fault.status, {"message": "injected fault"}, headers)
-            elif fault is not None and fault.kind == "timeout":
-                # Do the work, answer late: the client gave up, but the side effect happened.
-                response = simulator.dispatch(request)
-                time.sleep(fault.seconds)
             else:
                 response = simulator.dispatch(request)
+            # Recorded when the work is done, before a late answer: a test that moves on after the
+            # client gave up must already see the call it timed out on.
             simulator.record(request, response.status, response.body)
+            if fault is not None and fault.kind == "timeout":
+                # Do the work, answer late: the client gave up, but the side effect happened.
+                time.sleep(fault.seconds)
             payload = response.encode()
             try:
                 self.send_response(response.status)

@@ -14,6 +14,7 @@ from sandbox.keys import KeyPair, new_keypair
 Configure = Callable[..., None]
 
 FOREIGN = Path(__file__).resolve().parent / "fixtures" / "foreign"
+OPENAPI = Path(__file__).resolve().parent.parent / "api" / "openapi.yaml"
 
 
 def foreign(name: str) -> Any:
@@ -23,6 +24,13 @@ def foreign(name: str) -> Any:
     if len(matches) != 1 or not matches[0].is_file():
         raise FileNotFoundError(f"no single foreign fixture {name!r} under {FOREIGN}")
     return json.loads(matches[0].read_text())
+
+
+def documented_statuses(method: str, path: str) -> set[int]:
+    """The statuses api/openapi.yaml promises for one route: what callers are told to expect."""
+    import yaml
+
+    return {int(code) for code in yaml.safe_load(OPENAPI.read_text())["paths"][path][method.lower()]["responses"]}
 
 
 def dlq_signing_secret(key: str = "test-dlq-signing-key") -> dict[str, str]:

@@ -22,6 +22,7 @@ from sandbox.contracts import assert_commerce_contract
 from sandbox.demo_data import SEED, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import documented_statuses
 
 FUNCTION = "CarrierFunction"
 SHIP_TO = {"name": "Jane Doe", "company": "", "lines": ["100 Example Street", "Suite 5"], "city": "Austin",
@@ -278,6 +279,7 @@ def test_a_callback_that_is_unsigned_malformed_or_unknown_changes_nothing(
     writes = [c for c in box.sterling.calls if c["path"].endswith("/changeShipment")]
     comments = box.commerce.calls_to("/comments", "POST")
     assert signed_raw(box, raw, key) == (status, answer)
+    assert status in documented_statuses("POST", "/callbacks/carrier")
     assert [c for c in box.sterling.calls if c["path"].endswith("/changeShipment")] == writes
     assert box.commerce.calls_to("/comments", "POST") == comments
 

@@ -18,6 +18,7 @@ import pytest
 from sandbox.demo_data import SEED, pickup_order, place_and_release, simple_order
 from sandbox.sim.base import Fault
 from sandbox.stack import Sandbox
+from tests.support import documented_statuses
 
 FUNCTION = "DistributionCenterFunction"
 SHIP_TO = {"name": "Jane Doe", "company": "", "lines": ["100 Example Street", "Suite 5"], "city": "Austin",
@@ -349,6 +350,7 @@ def test_a_malformed_or_unknown_confirmation_is_refused_with_the_reason(box: San
                                                                         answer: dict[str, str]) -> None:
     since = len(box.sterling.calls)
     assert signed_raw(box, raw) == (status, answer)
+    assert status in documented_statuses("POST", "/callbacks/dc")
     assert not WRITES & set(apis(box, since))
 
 

@@ -83,18 +83,26 @@ async function configurable(page) {
   await page.waitForFunction(() => document.querySelector('#stock').dataset.sku !== 'OB-TEE', null, WAIT);
   const rust = { sku: await stock.getAttribute('data-sku'), rows: await stockTable(stock),
                  summary: await stock.locator('.omsb-summary').textContent() };
-  await pickup.getByLabel('Postcode').fill('60601');
-  await pickup.getByRole('button', { name: 'Find stores' }).click();
-  await pickup.locator('.omsb-store').first().waitFor(WAIT);
-  const stores = await pickup.locator('.omsb-store').evaluateAll((rows) => rows.map((row) => ({
-    source: row.dataset.source,
-    availability: row.querySelector('.omsb-level').textContent,
-  })));
+  const stores = await storesNear(pickup, '60601');
   await page.locator('#attribute93').selectOption('49');
   await page.waitForFunction(() => document.querySelector('#stock').dataset.sku === 'OB-TEE-L-NAVY', null, WAIT);
   await stock.locator('tbody tr').first().waitFor(WAIT);
   const navy = { summary: await stock.locator('.omsb-summary').textContent() };
   return { before, halfway, rust: { ...rust, stores }, navy };
+}
+
+// The stores the pickup component lists near a postcode.
+async function storesNear(pickup, postcode) {
+  await pickup.getByLabel('Postcode').fill(postcode);
+  await pickup.getByRole('button', { name: 'Find stores' }).click();
+  await pickup.locator('.omsb-store').first().waitFor(WAIT);
+  return pickup.locator('.omsb-store').evaluateAll((rows) => rows.map((row) => ({
+    source: row.dataset.source,
+    name: row.querySelector('.omsb-name').textContent,
+    distance: row.querySelector('.omsb-distance').textContent,
+    availability: row.querySelector('.omsb-level').textContent,
+    disabled: row.querySelector('input').disabled,
+  })));
 }
 
 async function simple(page, screenshot) {
@@ -111,16 +119,7 @@ async function simple(page, screenshot) {
   // Pickup: two mugs, stores near a Chicago postcode, pick the nearest that has them.
   await page.locator('#qty').fill('2');
   const pickup = page.locator('#pickup');
-  await pickup.getByLabel('Postcode').fill('60601');
-  await pickup.getByRole('button', { name: 'Find stores' }).click();
-  await pickup.locator('.omsb-store').first().waitFor(WAIT);
-  const stores = await pickup.locator('.omsb-store').evaluateAll((rows) => rows.map((row) => ({
-    source: row.dataset.source,
-    name: row.querySelector('.omsb-name').textContent,
-    distance: row.querySelector('.omsb-distance').textContent,
-    availability: row.querySelector('.omsb-level').textContent,
-    disabled: row.querySelector('input').disabled,
-  })));
+  const stores = await storesNear(pickup, '60601');
   await pickup.getByRole('radio', { name: /Chicago Loop/ }).check();
   const pickupTime = pickup.locator('.omsb-result time');
   await pickupTime.waitFor(WAIT);

@@ -26,6 +26,12 @@ def foreign(name: str) -> Any:
     return json.loads(matches[0].read_text())
 
 
+def forget_calls(box: Any) -> None:
+    """Clear every simulator's call record: a test of a shared sandbox sees only its own calls."""
+    for simulator in box.simulators.values():
+        simulator.calls.clear()
+
+
 def documented_statuses(method: str, path: str) -> set[int]:
     """The statuses api/openapi.yaml promises for one route: what callers are told to expect."""
     import yaml

@@ -17,7 +17,7 @@ from omsbridge.flows import iv_webhook
 from sandbox.keys import KeyPair
 from sandbox.sim.carrier import sign as partner_sign
 from sandbox.stack import SANDBOX_SECRET, Sandbox
-from tests.support import Configure
+from tests.support import Configure, forget_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = yaml.safe_load((ROOT / "api" / "openapi.yaml").read_text())
@@ -44,8 +44,7 @@ def box(keypair: KeyPair) -> Iterator[Sandbox]:
 @pytest.fixture
 def sb(box: Sandbox) -> Sandbox:
     box.drain_tap()
-    for simulator in box.simulators.values():
-        simulator.calls.clear()
+    forget_calls(box)
     return box
 
 

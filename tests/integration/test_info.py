@@ -18,6 +18,7 @@ from omsbridge.config import SECRET_CONCERNS
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import forget_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 BEARER = {"authorization": f"Bearer {SANDBOX_SECRET['ingress_token']}"}
@@ -39,8 +40,7 @@ def box() -> Iterator[Sandbox]:
 def sb(box: Sandbox) -> Iterator[Sandbox]:
     """The module's sandbox with no call recorded yet; what a test changes is put back after it."""
     original = read_secret(box)
-    for simulator in box.simulators.values():
-        simulator.calls.clear()
+    forget_calls(box)
     yield box
     for simulator in box.simulators.values():
         simulator.faults.clear()

@@ -25,7 +25,7 @@ from omsbridge.events import EventBridgeEvent
 from omsbridge.flows import partner_events
 from sandbox import demo_data, template
 from sandbox.stack import SANDBOX_PARTNER_BUS, Sandbox
-from tests.support import foreign
+from tests.support import foreign, forget_calls
 from tests.unit.test_template import PARAMETERS, RESOURCES, ROOT
 
 FUNCTION = "PartnerEventsFunction"
@@ -44,8 +44,7 @@ def box() -> Iterator[Sandbox]:
 def sb(box: Sandbox) -> Sandbox:
     """The module's sandbox, quiet, with the call records cleared (each test has its own events)."""
     box.deliver()
-    for simulator in box.simulators.values():
-        simulator.calls.clear()
+    forget_calls(box)
     return box
 
 

@@ -22,7 +22,7 @@ import pytest
 from omsbridge import io_events
 from sandbox import demo_data, ibm_layer
 from sandbox.stack import Sandbox
-from tests.support import foreign
+from tests.support import foreign, forget_calls
 
 # The registration of IBM's ShipmentChangeAC/README.md sample; this stack's IoEventsClientId here.
 RECIPIENT = "e142407e73ef48f884aeb8e925c1e256"
@@ -43,8 +43,7 @@ def sb(box: Sandbox) -> Sandbox:
     orders of its own)."""
     box.deliver()
     box.drain_tap()
-    for simulator in box.simulators.values():
-        simulator.calls.clear()
+    forget_calls(box)
     return box
 
 

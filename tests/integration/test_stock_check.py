@@ -16,7 +16,7 @@ from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault, SimServer
 from sandbox.sim.sterling.iv import IvSim
 from sandbox.stack import Sandbox
-from tests.support import Configure, KeyPair, foreign
+from tests.support import Configure, KeyPair, foreign, forget_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "stock_check"
@@ -73,8 +73,8 @@ def box(keypair: KeyPair) -> Iterator[Sandbox]:
 @pytest.fixture
 def sb(box: Sandbox) -> Iterator[Sandbox]:
     """The module's sandbox with nothing recorded, no faults and empty stock-check caches."""
+    forget_calls(box)
     for simulator in box.simulators.values():
-        simulator.calls.clear()
         simulator.faults.clear()
     # A new container: no cached availability, no cached configurable children.
     config.reset(keep_connections=True)

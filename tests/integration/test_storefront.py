@@ -17,7 +17,7 @@ from omsbridge.mapping import storefront as mapping
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
 from sandbox.stack import Sandbox, api_event, parse_api_result
-from tests.support import Configure
+from tests.support import Configure, forget_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events" / "storefront"
@@ -60,8 +60,8 @@ def box() -> Iterator[Sandbox]:
 @pytest.fixture
 def sb(box: Sandbox) -> Iterator[Sandbox]:
     """The module's sandbox with nothing recorded, no faults and empty storefront caches."""
+    forget_calls(box)
     for simulator in box.simulators.values():
-        simulator.calls.clear()
         simulator.faults.clear()
     for cache in (storefront.availability_cache, storefront.delivery_cache, storefront.nodes_cache,
                   storefront.sources_cache):

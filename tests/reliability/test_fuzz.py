@@ -26,6 +26,7 @@ from sandbox import template
 from sandbox.keys import KeyPair, new_keypair
 from sandbox.sim.carrier import sign as partner_sign
 from sandbox.stack import SANDBOX_SECRET, Sandbox
+from tests.support import forget_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = yaml.safe_load((ROOT / "api" / "openapi.yaml").read_text())
@@ -217,8 +218,7 @@ def _foreign_documents_are_never_applied(box: Sandbox, detail_type: str, enterpr
                 "InventoryOrganizationCode" if detail_type == "inventory.changed" else "EnterpriseCode": enterprise}
     sent = {"data": document} if wrapped else document
     box.deliver()
-    for simulator in box.simulators.values():
-        simulator.calls.clear()
+    forget_calls(box)
     for name, url in box.aws.physical.items():
         while name.endswith("DeadLetterQueue") and (messages := box.aws.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10).get("Messages")):

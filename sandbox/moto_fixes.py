@@ -1,4 +1,7 @@
-"""Repairs to moto's DynamoDB that the sandbox's stock runs need; the answers stay moto's.
+"""Repairs to moto that the sandbox's long runs need; the answers stay moto's.
+
+They patch moto's internals, so they are made for one moto version (``MOTO_VERSION``, the one
+``requirements/dev.txt`` pins): ``install`` refuses any other until each repair is checked again.
 
 * moto 5.2 makes a TransactWriteItems all-or-nothing by deep-copying every table the transaction
   touches, once per item of the transaction, and putting the copy back when an item fails: one
@@ -7,33 +10,80 @@
 * moto parses a condition expression up to four times per item it writes (to validate the
   request, in the transaction, again in the put). Parsing is a pure function of the expression,
   its names and its values, so each distinct one is parsed once.
+* moto looks up every response class's methods (``inspect.getmembers``) and turns the action name
+  into a method name on every call: a tenth of a call's cost for answers that never change. Both
+  are remembered per class and per name.
+* SQS reads a queue's retention period, for each message it receives, by building every attribute
+  of the queue (a dozen timestamps and name conversions): it reads the one attribute instead.
+* moto's response serializer asks six alias providers, for every member of every output shape,
+  which keys a value may be under. For a plain ``dict`` (what DynamoDB's answers are made of) the
+  answer depends only on the shape and the member name, so it is worked out once per member.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
+import threading
 import types
+from collections.abc import Iterator
 from typing import Any
 
-_INSTALLED = "_sandbox_items_only"
+MOTO_VERSION = "5.2.5"
+# (owner, attribute, moto's own value, the repair) for every attribute replaced.
+_PATCHES: list[tuple[Any, str, Any, Any]] = []
+_LOCK = threading.Lock()
 
 
 def install() -> None:
-    from moto.dynamodb import comparisons, models
+    """Install every repair, once per process; refuse a moto they were not made for."""
+    import moto
+
+    with _LOCK:
+        if _PATCHES:
+            return
+        if moto.__version__ != MOTO_VERSION:
+            raise RuntimeError(
+                f"sandbox/moto_fixes.py patches moto {MOTO_VERSION}'s internals, and moto {moto.__version__} "
+                "is installed: check each repair of its docstring against the new moto, then update "
+                "MOTO_VERSION")
+        _install_transactions()
+        _install_condition_parses()
+        _install_lookups()
+        _install_dict_picker()
+
+
+def _patch(owner: Any, name: str, repair: Any) -> None:
+    _PATCHES.append((owner, name, getattr(owner, name), repair))
+    setattr(owner, name, repair)
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """moto as released, for as long as the block runs: what tests compare the repairs against."""
+    for owner, name, original, _ in _PATCHES:
+        setattr(owner, name, original)
+    try:
+        yield
+    finally:
+        for owner, name, _, repair in _PATCHES:
+            setattr(owner, name, repair)
+
+
+def _install_transactions() -> None:
+    from moto.dynamodb import models
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     backend = models.DynamoDBBackend
-    if getattr(backend.transact_write_items, _INSTALLED, False):
-        return
     original = backend.transact_write_items
 
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         # The rollback below replaces moto's whole-table copies.
         return value if isinstance(value, models.Table) else copy.deepcopy(value, memo)
 
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
+    _patch(models, "copy", types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy))
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -62,8 +112,11 @@ def install() -> None:
                     rows[where] = item
             raise
 
-    setattr(transact_write_items, _INSTALLED, True)
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _patch(backend, "transact_write_items", transact_write_items)
+
+
+def _install_condition_parses() -> None:
+    from moto.dynamodb import comparisons
 
     parser = comparisons.ConditionExpressionParser
     parse = parser.parse
@@ -86,4 +139,56 @@ def install() -> None:
         self.expr_attr_values_found.extend(values_found)
         return op
 
-    parser.parse = parse_once  # type: ignore[method-assign]
+    _patch(parser, "parse", parse_once)
+
+
+def _install_lookups() -> None:
+    from moto.core import responses, utils
+    from moto.sqs import models as sqs
+
+    _patch(responses, "method_names_from_class", functools.cache(utils.method_names_from_class))
+    names = functools.cache(utils.camelcase_to_underscores)
+    _patch(responses, "camelcase_to_underscores", names)
+    _patch(sqs, "camelcase_to_underscores", names)
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retain_until = self.get_queue(queue_name).message_retention_period + message.sent_timestamp / 1000
+        return bool(retain_until > utils.unix_time())
+
+    _patch(sqs.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
+
+
+def _install_dict_picker() -> None:
+    from moto.core import serialize
+    from moto.core.utils import MISSING, get_value
+
+    picker = serialize.AttributePicker
+    original = picker.__call__
+    # (picker class, alias providers, shape, its parent, member name) -> (shape, parent, keys): the
+    # entry holds the shapes, so their ids cannot be reused while it is cached.
+    keys_of: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
+
+    def __call__(self: Any, context: Any) -> Any:
+        obj = context.obj
+        if type(obj) is not dict:
+            return original(self, context)
+        shape = context.shape
+        parent = getattr(shape, "parent", None)
+        cache_key = (type(self), tuple(self.alias_providers), id(shape), id(parent), context.key)
+        entry = keys_of.get(cache_key)
+        if entry is None or entry[0] is not shape or entry[1] is not parent:
+            entry = keys_of[cache_key] = (shape, parent, tuple(self.get_possible_keys(context)))
+        value = None
+        for possible_key in entry[2]:
+            found = get_value(obj, possible_key, MISSING)
+            if found is not MISSING:
+                value = found
+                break
+        if self.response_transformers:
+            key_path = f"{context.key_path}.{context.key}"
+            for transform_path, transform in self.response_transformers.items():
+                if key_path.endswith(transform_path):
+                    return transform(value)
+        return value
+
+    _patch(picker, "__call__", __call__)

@@ -18,6 +18,10 @@ They patch moto's internals, so they are made for one moto version (``MOTO_VERSI
 * moto's response serializer asks six alias providers, for every member of every output shape,
   which keys a value may be under. For a plain ``dict`` (what DynamoDB's answers are made of) the
   answer depends only on the shape and the member name, so it is worked out once per member.
+* moto parses an update expression twice per UpdateItem (the parse is a pure function of the
+  text; its users only read the tree, and the validator works on its own deep copy), then walks
+  the tree with ten processors, each rebuilding its table of node handlers for every node it
+  visits. Each distinct expression is parsed once; each processor builds its table once.
 """
 
 from __future__ import annotations
@@ -53,10 +57,13 @@ def install() -> None:
         _install_condition_parses()
         _install_lookups()
         _install_dict_picker()
+        _install_update_expressions()
 
 
 def _patch(owner: Any, name: str, repair: Any) -> None:
-    _PATCHES.append((owner, name, getattr(owner, name), repair))
+    # A class's own entry, so that a classmethod is put back as a classmethod.
+    original = vars(owner)[name] if isinstance(owner, type) and name in vars(owner) else getattr(owner, name)
+    _PATCHES.append((owner, name, original, repair))
     setattr(owner, name, repair)
 
 
@@ -192,3 +199,30 @@ def _install_dict_picker() -> None:
         return value
 
     _patch(picker, "__call__", __call__)
+
+
+def _install_update_expressions() -> None:
+    from moto.dynamodb.parsing import ast_nodes, expressions
+
+    parser = expressions.UpdateExpressionParser  # type: ignore[attr-defined]  # moto's module is untyped
+    parse: Any = functools.lru_cache(maxsize=1024)(parser.make.__func__)
+    _patch(parser, "make", classmethod(parse))
+
+    def handlers(self: Any) -> dict[type, Any]:
+        table: dict[type, Any] | None = self.__dict__.get("_sandbox_handlers")
+        if table is None:
+            table = self.__dict__["_sandbox_handlers"] = self._processing_map()
+        return table
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        return tuple(handlers(self))
+
+    def process_node(self: Any, node: Any) -> Any:
+        for class_key, processor in handlers(self).items():
+            if isinstance(node, class_key):
+                return processor(node)
+        return None
+
+    traverser = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+    _patch(traverser, "nodes_to_be_processed", nodes_to_be_processed)
+    _patch(traverser, "process", process_node)

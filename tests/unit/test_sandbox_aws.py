@@ -77,7 +77,8 @@ def _calls(box: Sandbox) -> list[Any]:
                                      ExpressionAttributeNames={"#s": "s"},
                                      ExpressionAttributeValues={":s": {"S": "newer"}}),
         lambda: dynamodb.update_item(TableName=table, Key=third, UpdateExpression="SET #s = :s, #s = :s",
-                                     ExpressionAttributeNames={"#s": "s"}, ExpressionAttributeValues={":s": {"S": "x"}}),
+                                     ExpressionAttributeNames={"#s": "s"},
+                                     ExpressionAttributeValues={":s": {"S": "x"}}),
         lambda: dynamodb.update_item(TableName=table, Key=third, UpdateExpression="SET = :s",
                                      ExpressionAttributeValues={":s": {"S": "x"}}),
         lambda: dynamodb.transact_write_items(TransactItems=[
@@ -164,3 +165,20 @@ def test_moto_answers_alike_with_and_without_the_http_detour(monkeypatch: pytest
     assert released == again
     outcomes = [answer[0] for answer in usual]
     assert outcomes.count("error") == 12, usual
+
+
+def test_request_ids_are_drawn_as_moto_draws_them() -> None:
+    with Sandbox() as box:
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        table = box.aws.physical["StateTable"]
+
+        def request_id() -> str:
+            answer = dynamodb.get_item(TableName=table, Key={"pk": {"S": "order#1"}, "sk": {"S": "map"}})
+            return str(answer["ResponseMetadata"]["RequestId"])
+
+        repaired = {request_id() for _ in range(20)}
+        with moto_fixes.suspended():
+            released = {request_id() for _ in range(20)}
+    for ids in (repaired, released):
+        assert len(ids) == 20
+        assert all(len(value) == 52 and set(value) <= set(moto_fixes.REQUEST_ID_CHARACTERS) for value in ids), ids

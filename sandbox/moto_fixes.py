@@ -16,6 +16,9 @@ They patch moto's internals, so they are made for one moto version (``MOTO_VERSI
 * Every answer's request id is 52 characters drawn one ``random.choice`` at a time (a tenth of a
   DynamoDB read): drawn with one ``random.choices``, from the same characters and moto's same
   (seedable) generator.
+* A JSON-protocol error (every failed DynamoDB condition) first renders an XML body with
+  ``xmltodict``, then replaces it with its JSON body: a third of a failed conditional write. It is
+  given its JSON body alone.
 * SQS reads a queue's retention period, for each message it receives, by building every attribute
   of the queue (a dozen timestamps and name conversions): it reads the one attribute instead.
 * moto's response serializer asks six alias providers, for every member of every output shape,
@@ -158,9 +161,10 @@ def _install_condition_parses() -> None:
 
 
 def _install_lookups() -> None:
-    from moto.core import responses, utils
+    from moto.core import exceptions, responses, utils
     from moto.moto_api._internal import mock_random
     from moto.sqs import models as sqs
+    from werkzeug.exceptions import HTTPException
 
     _patch(responses, "method_names_from_class", functools.cache(utils.method_names_from_class))
     names = functools.cache(utils.camelcase_to_underscores)
@@ -178,6 +182,16 @@ def _install_lookups() -> None:
         return request_id
 
     _patch(responses, "gen_amzn_requestid_long", gen_amzn_requestid_long)
+
+    def json_error(self: Any, error_type: str, message: str, _: str = "", **__: Any) -> None:
+        # JsonRESTError's attributes once its own __init__ has overwritten _RESTError's XML.
+        HTTPException.__init__(self)
+        self.error_type = error_type
+        self.message = message
+        self.description = json.dumps({"__type": error_type, "message": message})
+        self.content_type = "application/json"
+
+    _patch(exceptions.JsonRESTError, "__init__", json_error)
     _patch(sqs.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
 
 

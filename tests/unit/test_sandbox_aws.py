@@ -182,3 +182,32 @@ def test_request_ids_are_drawn_as_moto_draws_them() -> None:
     for ids in (repaired, released):
         assert len(ids) == 20
         assert all(len(value) == 52 and set(value) <= set(moto_fixes.REQUEST_ID_CHARACTERS) for value in ids), ids
+
+
+def test_requests_moto_gets_are_the_ones_werkzeug_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core.request import Request
+
+    build = aws_local._moto_request
+    made: list[tuple[tuple[Any, ...], Any]] = []
+
+    def recorded(method: str, url: str, headers: Any, body: Any) -> Any:
+        request = build(method, url, headers, body)
+        made.append(((method, url, dict(headers), body), request))
+        return request
+
+    monkeypatch.setattr(aws_local, "_moto_request", recorded)
+    with Sandbox() as box:
+        made.clear()
+        _calls(box)
+        _calls(box)
+
+    def environ(request: Any) -> dict[str, Any]:
+        return {key: value for key, value in request.environ.items() if key not in ("wsgi.input", "werkzeug.request")}
+
+    kinds = {(args[0], args[1], tuple(args[2]), args[2].get("Content-Type")) for args, _ in made}
+    assert len(kinds) == 4, "DynamoDB, SQS, EventBridge, Secrets Manager"
+    assert len(made) > 10 * len(kinds), "most requests were made from a kept pattern"
+    for args, request in made:
+        werkzeug = Request.from_primitives(*args)
+        assert environ(request) == environ(werkzeug), args
+        assert request.get_data() == werkzeug.get_data() == (args[3] or b""), args

@@ -190,10 +190,10 @@ def test_requests_moto_gets_are_the_ones_werkzeug_builds(monkeypatch: pytest.Mon
     build = aws_local._moto_request
     made: list[tuple[tuple[Any, ...], Any]] = []
 
-    def recorded(method: str, url: str, headers: Any, body: Any) -> Any:
-        request = build(method, url, headers, body)
-        made.append(((method, url, dict(headers), body), request))
-        return request
+    def recorded(method: str, url: str, headers: Any, body: Any) -> tuple[Any, str]:
+        request, raw_url = build(method, url, headers, body)
+        made.append(((method, url, dict(headers), body), (request, raw_url)))
+        return request, raw_url
 
     monkeypatch.setattr(aws_local, "_moto_request", recorded)
     with Sandbox() as box:
@@ -207,7 +207,8 @@ def test_requests_moto_gets_are_the_ones_werkzeug_builds(monkeypatch: pytest.Mon
     kinds = {(args[0], args[1], tuple(args[2]), args[2].get("Content-Type")) for args, _ in made}
     assert len(kinds) == 4, "DynamoDB, SQS, EventBridge, Secrets Manager"
     assert len(made) > 10 * len(kinds), "most requests were made from a kept pattern"
-    for args, request in made:
+    for args, (request, raw_url) in made:
         werkzeug = Request.from_primitives(*args)
         assert environ(request) == environ(werkzeug), args
+        assert raw_url == request.raw_url == werkzeug.raw_url, args
         assert request.get_data() == werkzeug.get_data() == (args[3] or b""), args

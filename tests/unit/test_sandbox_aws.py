@@ -67,6 +67,24 @@ def _calls(box: Sandbox) -> list[Any]:
         lambda: dynamodb.put_item(TableName=table, Item={**stamp, "stamp": {"S": "1"}}, ConditionExpression=newer,
                                   ExpressionAttributeValues={":stamp": {"S": "1"}},
                                   ReturnValuesOnConditionCheckFailure="ALL_OLD"),
+        *[lambda now=now: dynamodb.put_item(
+            TableName=table, Item={"pk": {"S": "idem#1"}, "sk": {"S": "map"}, "status": {"S": "INPROGRESS"},
+                                   "expiration": {"N": str(now)}, "in_progress": {"N": str(now * 1000)}},
+            ConditionExpression="attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND "
+                                "attribute_exists(#in_progress) AND #in_progress < :now_in_millis)",
+            ExpressionAttributeNames={"#id": "pk", "#expiry": "expiration", "#status": "status",
+                                      "#in_progress": "in_progress"},
+            ExpressionAttributeValues={":now": {"N": str(now)}, ":now_in_millis": {"N": str(now * 1000)},
+                                       ":inprogress": {"S": "INPROGRESS"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD") for now in (100, 50, 200, 200)],
+        *[lambda low=low: dynamodb.delete_item(
+            TableName=table, Key={"pk": {"S": "idem#1"}, "sk": {"S": "map"}},
+            ConditionExpression="NOT (#status BETWEEN :low AND :high) OR #status IN (:a, :b) "
+                                "AND begins_with(#status, :prefix) AND size(#status) > :size",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":low": {"S": low}, ":high": {"S": "Z"}, ":a": {"S": "DONE"},
+                                       ":b": {"S": "INPROGRESS"}, ":prefix": {"S": "IN"}, ":size": {"N": "3"}},
+            ReturnValues="ALL_OLD") for low in ("J", "A")],
         lambda: dynamodb.update_item(TableName=table, Key=third, UpdateExpression="SET #s = :s REMOVE ns",
                                      ConditionExpression="attribute_exists(#s) AND n < :zero",
                                      ExpressionAttributeNames={"#s": "s"},
@@ -164,7 +182,7 @@ def test_moto_answers_alike_with_and_without_the_http_detour(monkeypatch: pytest
         again = _calls(box)
     assert released == again
     outcomes = [answer[0] for answer in usual]
-    assert outcomes.count("error") == 12, usual
+    assert outcomes.count("error") == 14, usual
 
 
 def test_request_ids_are_drawn_as_moto_draws_them() -> None:

@@ -31,7 +31,8 @@ They patch moto's internals, so they are made for one moto version (``MOTO_VERSI
 * moto parses an update expression twice per UpdateItem (the parse is a pure function of the
   text; its users only read the tree, and the validator works on its own deep copy), then walks
   the tree with ten processors, each rebuilding its table of node handlers for every node it
-  visits. Each distinct expression is parsed once; each processor builds its table once.
+  visits and asking ``isinstance`` of abstract classes for each. Each distinct expression is parsed
+  once; each processor builds its table once; which handler takes a node is known per class.
 """
 
 from __future__ import annotations
@@ -261,15 +262,49 @@ def _install_update_expressions() -> None:
             table = self.__dict__["_sandbox_handlers"] = self._processing_map()
         return table
 
+    # (processor class, node class) -> the key of the processor's table that handles such a node,
+    # or None: moto's tables are literals per processor class, and its node classes are ABCs, whose
+    # isinstance checks are the slow part of every walk.
+    handled_by: dict[tuple[type, type], type | None] = {}
+
+    def handler_key(self: Any, node_type: type) -> type | None:
+        key = (type(self), node_type)
+        if key not in handled_by:
+            handled_by[key] = next((kind for kind in handlers(self) if issubclass(node_type, kind)), None)
+        return handled_by[key]
+
+    node_class: type = ast_nodes.Node  # type: ignore[attr-defined]
+    node_classes: dict[type, bool] = {}
+
+    def is_node(node_type: type) -> bool:
+        known = node_classes.get(node_type)
+        if known is None:
+            known = node_classes[node_type] = issubclass(node_type, node_class)
+        return known
+
     def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
         return tuple(handlers(self))
 
     def process_node(self: Any, node: Any) -> Any:
-        for class_key, processor in handlers(self).items():
-            if isinstance(node, class_key):
-                return processor(node)
-        return None
+        kind = handler_key(self, type(node))
+        return None if kind is None else handlers(self)[kind](node)
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        # moto's walk, with the isinstance checks answered per class.
+        if is_node(type(node)):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            if handler_key(self, type(node)) is not None:
+                node = self.process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
 
     traverser = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
     _patch(traverser, "nodes_to_be_processed", nodes_to_be_processed)
     _patch(traverser, "process", process_node)
+    _patch(traverser, "traverse_node_recursively", traverse_node_recursively)

@@ -241,3 +241,18 @@ def test_requests_moto_gets_are_the_ones_werkzeug_builds(monkeypatch: pytest.Mon
         assert environ(request) == environ(werkzeug), args
         assert raw_url == request.raw_url == werkzeug.raw_url, args
         assert request.get_data() == werkzeug.get_data() == (args[3] or b""), args
+
+
+def test_the_repairs_are_made_for_the_pinned_moto_and_refuse_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    import moto
+
+    requirements = Path(__file__).resolve().parents[2] / "requirements" / "dev.txt"
+    pinned = [line.split("==")[1].strip() for line in requirements.read_text().splitlines()
+              if line.startswith("moto==")]
+    assert pinned == [moto_fixes.MOTO_VERSION]
+    monkeypatch.setattr(moto_fixes, "_PATCHES", [])
+    monkeypatch.setattr(moto, "__version__", "9.9.9")
+    with pytest.raises(RuntimeError, match=r"patches moto 5\.2\.5's internals, and moto 9\.9\.9 is installed"):
+        moto_fixes.install()

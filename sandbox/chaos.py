@@ -156,6 +156,8 @@ class Chaos:
         self.report = Report(orders=orders, fault_rate=fault_rate)
         self.releases: dict[str, str] = {}
         self.confirmed: set[str] = set()
+        # What the WMS sent for each order, kept until it is answered 2xx.
+        self.confirmations: dict[str, tuple[str, dict[str, str]]] = {}
 
     # -- faults ----------------------------------------------------------------------------------
 
@@ -245,9 +247,12 @@ class Chaos:
                 continue  # the label is still to come (its booking was dead-lettered)
             boxes = [{"container_no": c["ContainerNo"], "tracking_number": c["TrackingNo"], "scac": "UPSN"}
                      for c in containers]
-            confirmation = self.box.dc.confirm(self.releases[number], containers=boxes)
-            raw, headers = self.box.dc.signed(confirmation)
-            # The WMS sends again until it is answered 2xx, as any webhook sender does.
+            if number not in self.confirmations:
+                self.confirmations[number] = self.box.dc.signed(
+                    self.box.dc.confirm(self.releases[number], containers=boxes))
+            raw, headers = self.confirmations[number]
+            # The WMS sends the same confirmation again until it is answered 2xx, as any webhook
+            # sender does (a later stage resends one that was never answered).
             for _ in range(8):
                 status, _, _ = self.box.http("POST", "/callbacks/dc", headers=headers, body=raw)
                 if status < 300:

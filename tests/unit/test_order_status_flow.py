@@ -250,3 +250,63 @@ def test_bad_events_are_parked(commerce: FakeCommerce, aws: str, raw: dict[str, 
     assert handler(raw) == {"status": "parked", "reason": reason}
     assert commerce.calls == []
     assert [r["reason"]["reason"] for r in dlq_bodies(aws)] == [reason]
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every DynamoDB call the flow makes: (operation, the key's sk or the idempotency record)."""
+    import botocore.client
+
+    calls: list[tuple[str, str]] = []
+    make = botocore.client.BaseClient._make_api_call
+
+    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            key = params.get("Key") or params.get("Item") or {}
+            sk = key.get("sk")
+            calls.append((operation, (sk.get("S") if isinstance(sk, dict) else sk) or "idempotency"))
+        return make(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
+    return calls
+
+
+def test_a_change_reads_the_map_before_and_after_applying_it_only(
+        commerce: FakeCommerce, dynamodb_calls: list[tuple[str, str]]) -> None:
+    run(doc("1500"), "2024-05-02T10:00:00Z")
+    assert dynamodb_calls == [
+        ("GetItem", "watermark#order_status"), ("GetItem", "map"),
+        ("PutItem", "idempotency"), ("UpdateItem", "idempotency"),
+        ("GetItem", "map"), ("PutItem", "map"),  # remembering what Commerce now shows
+        ("PutItem", "watermark#order_status"),
+    ]
+    dynamodb_calls.clear()
+    run(doc("1500", holds=(("FRAUD", "1100"),)), "2024-05-02T10:01:00Z", "order.hold_changed")
+    assert dynamodb_calls == [
+        ("GetItem", "watermark#order_status"), ("GetItem", "map"),
+        ("PutItem", "idempotency"),
+        ("GetItem", "map"), ("PutItem", "map"),  # synced_state, right before the hold
+        ("GetItem", "map"),  # the fake Commerce looking at what the export flow would see
+        ("UpdateItem", "idempotency"),
+        ("GetItem", "map"), ("PutItem", "map"),
+        ("PutItem", "watermark#order_status"),
+    ]
+
+
+def test_a_map_the_export_flow_writes_meanwhile_is_kept(commerce: FakeCommerce) -> None:
+    run(doc("1500"), "2024-05-02T10:00:00Z")
+    read = commerce.get_order
+
+    def export_flow_writes_meanwhile(entity_id: int) -> dict[str, Any]:
+        ref = state.get_order(ORDER_NO)
+        assert ref is not None
+        ref.commerce_state = "processing"
+        ref.hold_types = ["COMMERCE_HOLD"]
+        state.put_order(ref)
+        return read(entity_id)
+
+    commerce.get_order = export_flow_writes_meanwhile  # type: ignore[method-assign]
+    run(doc("1500", holds=(("FRAUD", "1100"),)), "2024-05-02T10:01:00Z", "order.hold_changed")
+    ref = state.get_order(ORDER_NO)
+    assert ref is not None
+    assert (ref.synced_state, ref.commerce_state, ref.hold_types) == ("holded", "processing", ["COMMERCE_HOLD"])

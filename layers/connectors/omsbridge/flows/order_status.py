@@ -69,7 +69,7 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
         ran = False
     else:
         key = f"{change.order_no}|{after.key}|after:{applied or '-'}"
-        result, ran = idempotency.once(SCOPE, key, lambda: _apply(change, previous))
+        result, ran = idempotency.once(SCOPE, key, lambda: _apply(change, previous, ref))
         _remember(change, after, result["entity_id"])
     state.advance_watermark(pk, change.stamp, WATERMARK, allow_equal=True)
     if ran and (result["actions"] or result["comment"]):
@@ -81,8 +81,8 @@ def handle(event: EventBridgeEvent) -> dict[str, Any]:
     return {**summary, "status": "duplicate"}
 
 
-def _apply(change: SterlingChange, previous: Snapshot | None) -> dict[str, Any]:
-    ref = state.get_order(change.order_no)
+def _apply(change: SterlingChange, previous: Snapshot | None, ref: OrderRef | None) -> dict[str, Any]:
+    """``ref``: the map as ``handle`` read it a moment ago, for the order's enterprise and entity id."""
     client = _commerce(change.enterprise_code or (ref.enterprise_code if ref else ""))
     entity_id = _entity_id(client, ref, change.order_no)
     current = status.commerce_order(client.get_order(entity_id))
@@ -93,8 +93,9 @@ def _apply(change: SterlingChange, previous: Snapshot | None) -> dict[str, Any]:
     for note in plan.notes:
         logger.warning(note, extra={"commerce_state": current.state})
     if plan.synced_state is not None:
-        # Before the write: the Commerce event it raises must already look like our own echo.
-        synced = ref or _new_ref(change, entity_id)
+        # Before the write: the Commerce event it raises must already look like our own echo. Read
+        # again right before writing: the export flow updates the same map.
+        synced = state.get_order(change.order_no) or _new_ref(change, entity_id)
         synced.synced_state = plan.synced_state
         synced.entity_id = synced.entity_id or entity_id
         state.put_order(synced)

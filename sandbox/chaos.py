@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from omsbridge.sterling import SterlingClient, TokenAuth
+from omsbridge.sterling import SterlingClient
 from sandbox.demo_data import SEED, pickup_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
 from sandbox.sim.base import FAULT_KINDS
@@ -178,9 +178,7 @@ class Chaos:
         """People at Sterling's screens and the warehouse: not the integration under test, no faults."""
         saved = self.box.sterling.faults.rate
         self.box.sterling.faults.rate = 0.0
-        base = f"{self.box.url('sterling')}/smcfs/restapi"
-        client = SterlingClient(base, "DEFAULT", TokenAuth(base, self.box.secret["sterling_user"],
-                                                           self.box.secret["sterling_password"]))
+        client = self.box.sterling_user()
         try:
             yield client
         finally:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
 from sandbox.stack import STERLING_DOORS, Sandbox
@@ -62,13 +61,6 @@ class Timeline:
         self.say("check", f"ok: {what}")
 
 
-def _sterling(box: Sandbox) -> SterlingClient:
-    """Sterling's own user interface, for the steps people do there (packing at the DC)."""
-    base = f"{box.url('sterling')}/smcfs/restapi"
-    auth = TokenAuth(base, box.secret["sterling_user"], box.secret["sterling_password"])
-    return SterlingClient(base, "DEFAULT", auth)
-
-
 def _history(box: Sandbox) -> list[str]:
     order = box.commerce.find_order(ORDER_NO)
     return [entry["comment"] for entry in order.get("status_histories", [])] if order else []
@@ -98,7 +90,7 @@ def schedule_and_release(box: Sandbox, line: Timeline) -> dict[str, Any]:
 
 def pack_and_label(box: Sandbox, line: Timeline) -> dict[str, str]:
     shipment = box.sterling.include_in_shipment(ORDER_NO, shipment_no="SH-617")
-    with contextlib.closing(_sterling(box)) as packing:
+    with contextlib.closing(box.sterling_user()) as packing:
         boxes = [{"ContainerNo": name, "ContainerDetails": {"ContainerDetail": [
             {"ItemID": "DEMO-MUG", "Quantity": "1"}]}} for name in ("BOX-1", "BOX-2")]
         packing.change_shipment({"ShipmentKey": shipment["ShipmentKey"], "Containers": {"Container": boxes}})
@@ -134,7 +126,7 @@ def confirm_and_ship(box: Sandbox, line: Timeline, release: dict[str, Any], labe
 
 
 def stock_moves(box: Sandbox, line: Timeline) -> None:
-    with contextlib.closing(_sterling(box)) as sterling:
+    with contextlib.closing(box.sterling_user()) as sterling:
         sterling.adjust_inventory([{"ItemID": "DEMO-MUG", "ShipNode": "default", "UnitOfMeasure": "EACH",
                                     "ProductClass": "GOOD", "SupplyType": "ONHAND", "AdjustmentType": "ABSOLUTE",
                                     "Quantity": "3"}])

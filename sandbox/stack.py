@@ -50,6 +50,7 @@ from sandbox.sim.base import SimServer, Simulator
 
 if TYPE_CHECKING:
     from omsbridge.dlq import Provenance
+    from omsbridge.sterling import SterlingClient
 
 SANDBOX_SECRET = {
     "commerce_consumer_key": "sandbox-consumer-key",
@@ -265,6 +266,16 @@ class Sandbox:
 
     def url(self, system: str) -> str:
         return self.servers[system].url
+
+    def sterling_user(self, enterprise_code: str = "DEFAULT") -> SterlingClient:
+        """Sterling's REST API as the people and systems around it use it, logged in with the
+        sandbox's user (a packing station, a WMS, an agent at the screens): not the integration
+        under test. The caller closes it."""
+        from omsbridge.sterling import SterlingClient, TokenAuth
+
+        base = f"{self.url('sterling')}/smcfs/restapi"
+        return SterlingClient(base, enterprise_code,
+                              TokenAuth(base, self.secret["sterling_user"], self.secret["sterling_password"]))
 
     def parameters(self) -> dict[str, str]:
         """Template parameter values: the template's defaults, pointed at the simulators."""

@@ -26,6 +26,18 @@ def foreign(name: str) -> Any:
     return json.loads(matches[0].read_text())
 
 
+def sterling_as_user(box: Any, api: str, body: dict[str, Any]) -> Any:
+    """One Sterling API call as a user at Sterling's screens makes it (logged in, the body as given,
+    whatever enterprise it names): not the integration under test."""
+    base = f"{box.url('sterling')}/smcfs/restapi"
+    session = request("POST", f"{base}/invoke/login", json={
+        "LoginID": box.secret["sterling_user"], "Password": box.secret["sterling_password"]}).json()
+    answer = request("POST", f"{base}/invoke/{api}", json=body,
+                     params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
+    answer.raise_for_status()
+    return answer.json()
+
+
 def forget_calls(box: Any) -> None:
     """Clear every simulator's call record: a test of a shared sandbox sees only its own calls."""
     for simulator in box.simulators.values():

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from omsbridge.carrier.signing import sign
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
 from sandbox.demo_data import SEED, place_and_release, simple_order
 from sandbox.sim.base import Fault
@@ -34,19 +33,12 @@ ORDERS = [simple_order("000000501", qty=3), simple_order("000000502", qty=2), si
           simple_order("000000510", qty=2)]
 
 
-def sterling_api(box: Sandbox) -> SterlingClient:
-    """What the DC's packing station uses to record containers in Sterling."""
-    base = f"{box.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                     SANDBOX_SECRET["sterling_password"]))
-
-
 def ready(box: Sandbox, order_no: str, boxes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Put the order's release in a Sterling shipment ``SH-<n>``, pack it into ``boxes`` (if any),
     mark it ready to ship and deliver. Returns the shipment as it was when it became ready."""
     shipment = box.sterling.include_in_shipment(order_no, shipment_no=f"SH-{order_no[-3:]}")
     if boxes:
-        api = sterling_api(box)
+        api = box.sterling_user()
         api.change_shipment({"ShipmentKey": shipment["ShipmentKey"], "Containers": {"Container": boxes}})
         api.close()
     document: dict[str, Any] = box.sterling.ready_to_ship(shipment["ShipmentNo"])

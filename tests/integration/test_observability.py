@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from omsbridge.observability import logger, metrics
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox import demo
 from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.keys import KeyPair, new_keypair
@@ -63,13 +62,6 @@ def sb(box: Sandbox) -> Iterator[Sandbox]:
         simulator.faults.clear()
 
 
-def sterling_api(sb: Sandbox) -> SterlingClient:
-    """What people and systems around Sterling use: its REST API, logged in."""
-    base = f"{sb.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                     SANDBOX_SECRET["sterling_password"]))
-
-
 def placed(sb: Sandbox, **changes: Any) -> dict[str, Any]:
     """A new order placed in Commerce and exported to Sterling; returns Commerce's event."""
     order = simple_order(order_no())
@@ -87,7 +79,7 @@ def released(sb: Sandbox, **changes: Any) -> tuple[str, dict[str, Any]]:
 
 
 def hold_in_sterling(sb: Sandbox, number: str) -> None:
-    with contextlib.closing(sterling_api(sb)) as api:
+    with contextlib.closing(sb.sterling_user()) as api:
         api.change_order({"OrderNo": number, "OrderHoldTypes": {"OrderHoldType": [
             {"HoldType": "FRAUD_HOLD", "Status": "1100", "ReasonText": "check"}]}}, idempotent=True)
     sb.deliver()
@@ -96,7 +88,7 @@ def hold_in_sterling(sb: Sandbox, number: str) -> None:
 def shipped(sb: Sandbox, *, scac: str = "UPSN") -> dict[str, Any]:
     """A released order shipped in Sterling as one shipment; returns the shipment.shipped document."""
     number, _ = released(sb)
-    with contextlib.closing(sterling_api(sb)) as api:
+    with contextlib.closing(sb.sterling_user()) as api:
         api.create_shipment({"ShipmentNo": f"SH-{number}", "ShipNode": "default", "SCAC": scac,
                              "ShipmentLines": {"ShipmentLine": [
                                  {"OrderNo": number, "PrimeLineNo": "1", "SubLineNo": "1", "Quantity": "2"}]}})
@@ -112,7 +104,7 @@ def ready_to_ship(sb: Sandbox, **changes: Any) -> dict[str, Any]:
     """A released order packed into a box and ready to ship; returns the event document."""
     number, _ = released(sb, **changes)
     shipment = sb.sterling.include_in_shipment(number, shipment_no=f"SH-{number}")
-    with contextlib.closing(sterling_api(sb)) as api:
+    with contextlib.closing(sb.sterling_user()) as api:
         api.change_shipment({"ShipmentKey": shipment["ShipmentKey"], "Containers": {"Container": [
             {"ContainerNo": f"BOX-{number}", "ContainerDetails": {"ContainerDetail": [
                 {"ItemID": "DEMO-MUG", "Quantity": "2"}]}}]}})

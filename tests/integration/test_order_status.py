@@ -15,7 +15,7 @@ import pytest
 from sandbox import cli, demo_data
 from sandbox.contracts import assert_commerce_contract
 from sandbox.stack import SANDBOX_SECRET, Sandbox
-from tests.support import request
+from tests.support import request, sterling_as_user
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "OrderStatusFunction"
@@ -32,19 +32,8 @@ def sb() -> Iterator[Sandbox]:
         yield box
 
 
-def sterling(sb: Sandbox, api: str, body: dict[str, Any]) -> Any:
-    """What a Sterling user or agent does (the REST API, logged in)."""
-    base = f"{sb.url('sterling')}/smcfs/restapi"
-    session = request("POST", f"{base}/invoke/login", json={
-        "LoginID": SANDBOX_SECRET["sterling_user"], "Password": SANDBOX_SECRET["sterling_password"]}).json()
-    answer = request("POST", f"{base}/invoke/{api}", json=body,
-                     params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
-    answer.raise_for_status()
-    return answer.json()
-
-
 def hold(sb: Sandbox, status: str, reason: str = "") -> None:
-    sterling(sb, "changeOrder", {**KEY, "OrderHoldTypes": {"OrderHoldType": [
+    sterling_as_user(sb, "changeOrder", {**KEY, "OrderHoldTypes": {"OrderHoldType": [
         {"HoldType": "FRAUD_HOLD", "Status": status, "ReasonText": reason}]}})
     sb.deliver()
 
@@ -184,7 +173,7 @@ def test_backorder_is_a_comment_listing_the_lines(sb: Sandbox) -> None:
 
 def test_a_line_quantity_cancelled_in_sterling_is_listed(sb: Sandbox) -> None:
     entity_id = place(sb)
-    sterling(sb, "changeOrder", {**KEY, "OrderLines": {"OrderLine": [
+    sterling_as_user(sb, "changeOrder", {**KEY, "OrderLines": {"OrderLine": [
         {"PrimeLineNo": "1", "SubLineNo": "1", "OrderedQty": "1"}]}})
     sb.deliver()
 
@@ -197,7 +186,7 @@ def test_order_cancelled_in_sterling_is_cancelled_in_commerce_and_not_sent_back(
     entity_id = place(sb)
     sb.sterling.schedule(ORDER_NO)
     sb.deliver()
-    sterling(sb, "changeOrder", {**KEY, "Action": "CANCEL"})
+    sterling_as_user(sb, "changeOrder", {**KEY, "Action": "CANCEL"})
     sb.deliver()
 
     assert writes(sb)[2:] == [
@@ -216,7 +205,7 @@ def test_order_cancelled_in_sterling_is_cancelled_in_commerce_and_not_sent_back(
 def test_held_order_cancelled_in_sterling_is_unheld_then_cancelled(sb: Sandbox) -> None:
     entity_id = place(sb)
     hold(sb, "1100", "Address check")
-    sterling(sb, "changeOrder", {**KEY, "Action": "CANCEL"})
+    sterling_as_user(sb, "changeOrder", {**KEY, "Action": "CANCEL"})
     sb.deliver()
 
     assert writes(sb)[1:] == [
@@ -233,7 +222,7 @@ def test_held_order_cancelled_in_sterling_is_unheld_then_cancelled(sb: Sandbox) 
 
 
 def test_an_order_commerce_does_not_have_is_retried_then_parked_with_the_reason(sb: Sandbox) -> None:
-    sterling(sb, "createOrder", {**KEY, "OrderLines": {"OrderLine": [
+    sterling_as_user(sb, "createOrder", {**KEY, "OrderLines": {"OrderLine": [
         {"PrimeLineNo": "1", "SubLineNo": "1", "OrderedQty": "1", "Item": {"ItemID": "DEMO-MUG"}}]}})
     sb.deliver()
 

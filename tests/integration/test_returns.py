@@ -18,7 +18,6 @@ import boto3
 import pytest
 
 from omsbridge.mapping.order import sterling_date
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
 from sandbox.demo_data import SEED, mugs_and_tee, simple_order
 from sandbox.sim.base import Fault
@@ -40,12 +39,6 @@ ORDERS = [mugs_and_tee("000000601", 3), mugs_and_tee("000000602", 2), simple_ord
           simple_order("000000607", qty=2)]
 
 
-def sterling_api(sandbox: Sandbox) -> SterlingClient:
-    base = f"{sandbox.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                     SANDBOX_SECRET["sterling_password"]))
-
-
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     """The orders exported, released and shipped in full (Sterling → Commerce shipments)."""
@@ -54,7 +47,7 @@ def box() -> Iterator[Sandbox]:
             cloud_event = sandbox.commerce.place_order(copy.deepcopy(order))
             sandbox.publish("adobe.commerce", cloud_event["type"], cloud_event)
         sandbox.deliver()
-        api = sterling_api(sandbox)
+        api = sandbox.sterling_user()
         for order in ORDERS:
             number = order["increment_id"]
             sandbox.sterling.schedule(number)

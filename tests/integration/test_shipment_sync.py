@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox.contracts import assert_commerce_contract
 from sandbox.demo_data import SEED, mugs_and_tee, pickup_order, place_and_release, simple_order
 from sandbox.sim.base import Fault
-from sandbox.stack import SANDBOX_SECRET, Sandbox
+from sandbox.stack import Sandbox
 
 FUNCTION = "ShipmentSyncFunction"
 MARK = "[oms-bridge] Sterling shipment"
@@ -42,18 +41,11 @@ def box() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def sterling_api(sandbox: Sandbox) -> SterlingClient:
-    """What a DC integration uses to confirm shipments in Sterling."""
-    base = f"{sandbox.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                     SANDBOX_SECRET["sterling_password"]))
-
-
 def ship(sandbox: Sandbox, order_no: str, shipment_no: str, lines: list[tuple[str, str]],
          containers: list[dict[str, Any]]) -> dict[str, Any]:
     """The DC ships ``lines`` (PrimeLineNo, quantity) by UPS as one Sterling shipment; returns the
     shipment.shipped document Sterling published."""
-    api = sterling_api(sandbox)
+    api = sandbox.sterling_user()
     api.create_shipment({"ShipmentNo": shipment_no, "ShipNode": "default", "SCAC": "UPSN",
                          "ShipmentLines": {"ShipmentLine": [
                              {"OrderNo": order_no, "PrimeLineNo": prime, "SubLineNo": "1", "Quantity": qty}
@@ -139,7 +131,7 @@ def test_the_shipment_sterling_created_is_commented_on_the_order_once(box: Sandb
     # Sterling's createShipment raises shipment.created (CREATE_SHIPMENT.ON_SUCCESS); the comment is
     # what IBM's connector writes then (ShipmentChangeAC/index.js), naming the shipment.
     order = order_of(box, "000000307")
-    api = sterling_api(box)
+    api = box.sterling_user()
     api.create_shipment({"ShipmentNo": "SH-307", "ShipNode": "default", "SCAC": "UPSN", "ShipmentLines": {
         "ShipmentLine": [{"OrderNo": "000000307", "PrimeLineNo": "1", "SubLineNo": "1", "Quantity": "1"}]}})
     api.close()
@@ -226,7 +218,7 @@ def test_bopis_ready_for_pickup_then_picked_up(box: Sandbox) -> None:
     [made] = shipments_of(box, order)
     assert made["extension_attributes"] == {"source_code": "store_1"}
     # The customer collects it: Sterling confirms the shipment; Commerce shipped it with the notice.
-    api = sterling_api(box)
+    api = box.sterling_user()
     api.confirm_shipment({"ShipmentNo": "SH-306", "ShipNode": shipment["ShipNode"],
                           "SellerOrganizationCode": "DEFAULT"})
     api.close()

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox import states
 from sandbox.contracts import assert_commerce_contract
 from sandbox.sim.base import Fault
-from sandbox.stack import SANDBOX_SECRET, Sandbox
+from sandbox.stack import Sandbox
 
 FUNCTION = "StockSyncFunction"
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "stock_sync"
@@ -41,13 +40,6 @@ SEED: dict[str, Any] = {
 def sb() -> Iterator[Sandbox]:
     with Sandbox(seed=copy.deepcopy(SEED)) as box:
         yield box
-
-
-def sterling_api(box: Sandbox) -> SterlingClient:
-    """What a WMS or ERP uses to move stock in Sterling."""
-    base = f"{box.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, "DEFAULT", TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                     SANDBOX_SECRET["sterling_password"]))
 
 
 def rtam(sku: str, when: str, **nodes: str) -> dict[str, Any]:
@@ -78,7 +70,7 @@ def watermark(box: Sandbox, sku: str, source: str) -> str | None:
 
 
 def test_a_sterling_adjustment_reaches_commerce_as_one_source_items_call(sb: Sandbox) -> None:
-    sterling_api(sb).adjust_inventory([
+    sb.sterling_user().adjust_inventory([
         {"ItemID": "MUG", "ShipNode": "default", "Quantity": "40", "AdjustmentType": "ABSOLUTE"},
         {"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "3", "AdjustmentType": "ABSOLUTE"},
         {"ItemID": "TEE", "ShipNode": "store_2", "Quantity": "7.5", "AdjustmentType": "ABSOLUTE"},
@@ -96,7 +88,7 @@ def test_a_sterling_adjustment_reaches_commerce_as_one_source_items_call(sb: San
     assert watermark(sb, "MUG", "store_1") is not None
     assert sb.dlq(FUNCTION) == []
     # Selling out is a change too: quantity 0, out of stock.
-    sterling_api(sb).adjust_inventory([{"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "-3"}])
+    sb.sterling_user().adjust_inventory([{"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "-3"}])
     sb.deliver()
     assert posted(sb)[-1] == {"sourceItems": [{"sku": "MUG", "source_code": "store_1", "quantity": 0, "status": 0}]}
     assert_commerce_contract(sb.commerce)
@@ -343,7 +335,7 @@ def test_rtam_network_totals_update_the_configured_source() -> None:
     seed["commerce"]["sources"].append({"source_code": "online", "name": "Whole network"})
     seed["sterling"]["rtam"] = {"monitor": "network", "levels": [10], "distribution_group": "DG_ALL"}
     with Sandbox(seed=seed, env={"STOCK_NETWORK_SOURCE": "online"}) as box:
-        sterling_api(box).adjust_inventory([
+        box.sterling_user().adjust_inventory([
             {"ItemID": "MUG", "ShipNode": "default", "Quantity": "8", "AdjustmentType": "ABSOLUTE"},
             {"ItemID": "MUG", "ShipNode": "store_1", "Quantity": "4", "AdjustmentType": "ABSOLUTE"}])
         box.deliver()

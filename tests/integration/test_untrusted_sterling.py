@@ -15,7 +15,7 @@ import pytest
 from sandbox.demo_data import SEED, place_order, simple_order
 from sandbox.sim.carrier import sign as partner_sign
 from sandbox.stack import SANDBOX_SECRET, Sandbox
-from tests.support import request
+from tests.support import sterling_as_user
 
 ORDER_NO = "000000101"
 OTHER = "OTHER_BRAND"
@@ -166,20 +166,9 @@ def test_a_future_availability_time_is_parked_and_the_next_update_applies(sb: Sa
 # -- documents read back from Sterling ---------------------------------------------------------------------
 
 
-def sterling_api(sb: Sandbox, api: str, body: dict[str, Any]) -> Any:
-    """What a Sterling user does for another enterprise on the same instance."""
-    base = f"{sb.url('sterling')}/smcfs/restapi"
-    session = request("POST", f"{base}/invoke/login", json={
-        "LoginID": SANDBOX_SECRET["sterling_user"], "Password": SANDBOX_SECRET["sterling_password"]}).json()
-    answer = request("POST", f"{base}/invoke/{api}", json=body,
-                     params={"_loginid": session["LoginID"], "_token": session["UserToken"]})
-    answer.raise_for_status()
-    return answer.json()
-
-
 def test_a_wms_confirmation_for_another_enterprise_s_release_changes_nothing_in_sterling(sb: Sandbox) -> None:
     line = {"PrimeLineNo": "1", "SubLineNo": "1", "OrderedQty": "1", "Item": {"ItemID": "DEMO-MUG"}}
-    sterling_api(sb, "createOrder", {"OrderNo": "OB-1", "EnterpriseCode": OTHER, "DocumentType": "0001",
+    sterling_as_user(sb, "createOrder", {"OrderNo": "OB-1", "EnterpriseCode": OTHER, "DocumentType": "0001",
                                      "OrderLines": {"OrderLine": [line]}})
     sb.sterling.schedule("OB-1", enterprise_code=OTHER)
     [release] = sb.sterling.release("OB-1", enterprise_code=OTHER)

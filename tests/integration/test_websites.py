@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from omsbridge.sterling import SterlingClient, TokenAuth
 from sandbox import demo_data
 from sandbox.contracts import assert_commerce_contract
-from sandbox.stack import SANDBOX_SECRET, Sandbox
+from sandbox.stack import Sandbox
 from tests.support import foreign
 
 CREATE = "/smcfs/restapi/invoke/createOrder"
@@ -83,12 +82,6 @@ def test_each_websites_orders_go_to_its_enterprise_and_seller(sb: Sandbox) -> No
     assert_commerce_contract(sb.commerce)
 
 
-def sterling_api(sb: Sandbox, enterprise: str) -> SterlingClient:
-    base = f"{sb.url('sterling')}/smcfs/restapi"
-    return SterlingClient(base, enterprise, TokenAuth(base, SANDBOX_SECRET["sterling_user"],
-                                                      SANDBOX_SECRET["sterling_password"]))
-
-
 def commerce_writes(sb: Sandbox, entity_id: int) -> list[str]:
     return [call["path"] for call in sb.commerce.calls if call["method"] == "POST"
             and (f"/orders/{entity_id}/" in call["path"] or f"/order/{entity_id}/" in call["path"])]
@@ -99,7 +92,7 @@ def test_sterling_documents_of_each_enterprise_are_written_through_its_websites_
     for number, enterprise in (("000000101", "DEFAULT"), ("000000102", "EU_BRAND")):
         sb.sterling.schedule(number, enterprise_code=enterprise)
         sb.sterling.release(number, enterprise_code=enterprise)
-        api = sterling_api(sb, enterprise)
+        api = sb.sterling_user(enterprise)
         lines = sb.sterling.order(number, enterprise_code=enterprise).lines
         api.create_shipment({"ShipmentNo": f"SH-{number}", "ShipNode": "default", "ShipmentLines": {
             "ShipmentLine": [{"OrderNo": number, "PrimeLineNo": line.prime_line_no, "SubLineNo": "1",

@@ -4,7 +4,8 @@ Nothing may be lost, duplicated or applied that should not be; the DLQ holds onl
 their reason, and replaying it after the fix completes them.
 
 ``make test`` runs it with 25 orders (one batch, one pickup at the unmapped store);
-``make test-all`` also runs the 500-order run (``bench/chaos.py`` prints its figures)."""
+``make test-all`` also runs the 500-order run and 40 orders shared out among two processes, as
+``bench/chaos.py`` shares out its runs among the cores."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def test_nothing_lost_nothing_duplicated_at_twenty_percent_faults(orders: int) -
     assert report.misrouted == 0, summary
     assert report.replayed == sum(report.dlq.values()), summary
     assert report.refused == 0, "replay refused a record the stack wrote itself"
+
+
+@pytest.mark.slow
+def test_a_run_shared_out_among_processes_checks_every_share() -> None:
+    numbers = chaos.order_numbers(40)
+    report = chaos.run(orders=40, fault_rate=0.2, duplicates=2, seed_value=11, workers=2)
+    summary = report.as_dict()
+    assert (report.orders, report.workers) == (40, 2), summary
+    assert (report.lost, report.duplicated, report.stock_mismatches, report.misrouted) == (0, 0, 0, 0), summary
+    assert report.problems == [], summary
+    # Each share placed its own range of the orders: the figures of both add up to the whole run's.
+    assert report.slim_events == sum(int(number) % chaos.SLIM_EVERY == 0 for number in numbers), summary
+    assert report.second_website_orders == sum(map(chaos.on_second_website, numbers)), summary
+    assert report.faults_injected > 40, summary
+    assert report.untrusted_applied == 0, summary
+    assert report.replayed == sum(report.dlq.values()), summary

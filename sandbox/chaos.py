@@ -434,11 +434,11 @@ def run(orders: int = 500, fault_rate: float = 0.2, duplicates: int = 2, seed_va
     the run uses as many cores; every check holds for every range."""
     started = time.monotonic()
     numbers = order_numbers(orders)
-    if workers <= 1:
+    size = max(1, -(-len(numbers) // max(1, workers)))
+    shares = [numbers[start:start + size] for start in range(0, len(numbers), size)]
+    if len(shares) <= 1:
         report = run_orders(numbers, fault_rate, duplicates, seed_value)
     else:
-        size = -(-len(numbers) // workers)
-        shares = [numbers[start:start + size] for start in range(0, len(numbers), size)]
         # Spawned, not forked: a fork would copy whatever threads the caller is running.
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=len(shares), mp_context=context) as pool:
